@@ -1,0 +1,1 @@
+"""function-tau: PostgreSQL databases as a service on CloudNativePG, as a Crossplane function."""

@@ -1,0 +1,122 @@
+"""The function input: platform defaults an admin sets once in the Composition.
+
+This is what the Pulumi plan's config held. Every claim field that is left out
+falls back to these values; with no input at all the built-in defaults below
+apply, and they equal the original plan's config.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from function.api.common import DNSLabel, KubernetesName, PositiveQuantity, TauModel
+from function.api.postgres import SUPPORTED_VERSIONS, BackupMethod, ExtensionName, Schedule
+
+API_VERSION = "fn.tau.home.arpa/v1alpha1"
+KIND = "PlatformDefaults"
+
+
+class PostgresDefaults(TauModel):
+    """Defaults for every PostgreSQL cluster."""
+
+    version: int = Field(
+        15, ge=SUPPORTED_VERSIONS[0], le=SUPPORTED_VERSIONS[-1], description="PostgreSQL major version."
+    )
+    storageClass: KubernetesName = Field("longhorn", description="StorageClass of data volumes.")
+    storageSize: PositiveQuantity = Field("10Gi", description="Size of data volumes.")
+    instances: int = Field(1, ge=1, le=10, description="PostgreSQL instances per cluster.")
+    imageRepository: str = Field(
+        "ghcr.io/cloudnative-pg/postgresql",
+        max_length=200,
+        pattern=r"^[a-z0-9]([a-z0-9._/:-]*[a-z0-9])?$",
+        description="Image repository; the tag is <major>-<imageSuffix>.",
+    )
+    imageSuffix: str = Field(
+        "standard-trixie",
+        max_length=64,
+        pattern=r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$",
+        description="Image tag suffix: <major>-standard-trixie. Never a bare <major> tag (deprecated upstream).",
+    )
+    allowedExtensions: list[ExtensionName] | None = Field(
+        None,
+        max_length=256,
+        description="If set, claims may only ask for these extensions. Unset: any well-formed extension name.",
+    )
+
+
+class S3Credentials(TauModel):
+    """Where the admin keeps the object store's access keys."""
+
+    name: KubernetesName = Field(description="Secret holding the access keys.")
+    namespace: DNSLabel = Field(description="Namespace of that Secret (e.g. crossplane-system).")
+    accessKeyIdKey: str = Field("ACCESS_KEY_ID", max_length=253, description="Key of the access key id.")
+    secretAccessKeyKey: str = Field(
+        "ACCESS_SECRET_KEY", max_length=253, description="Key of the secret access key."
+    )
+
+
+class ObjectStoreTarget(TauModel):
+    """An S3-compatible store (e.g. MinIO whose disk is on the NFS server) for Barman Cloud."""
+
+    endpointURL: str | None = Field(
+        None, max_length=512, pattern=r"^https?://\S+$", description="S3 endpoint, e.g. http://minio.minio.svc:9000."
+    )
+    destinationPath: str | None = Field(
+        None,
+        max_length=512,
+        pattern=r"^s3://[a-z0-9][a-z0-9.-]*[a-z0-9](/\S*)?$",
+        description="Bucket and prefix, e.g. s3://postgres-backups. Each claim writes below <path>/<namespace>.",
+    )
+    credentials: S3Credentials | None = Field(None, description="The access keys, shared with every claim.")
+    compression: Literal["gzip", "bzip2", "lz4", "snappy"] = Field(
+        "gzip", description="Compression of base backups and WAL."
+    )
+    encryption: Literal["AES256", "aws:kms", "none"] = Field(
+        "AES256",
+        description="S3 server-side encryption of base backups and WAL (the store must support it: MinIO "
+        "needs a KMS for AES256). 'none' sends no encryption header.",
+    )
+
+
+class VolumeSnapshotTarget(TauModel):
+    """Snapshot backups through a CSI VolumeSnapshotClass."""
+
+    className: KubernetesName = Field(
+        "longhorn-backup",
+        description="VolumeSnapshotClass; Longhorn's with parameters.type: bak uploads to its backup target.",
+    )
+
+
+class NFSTarget(TauModel):
+    """The NFS server backups end up on (Longhorn's backup target, or the object store's disk)."""
+
+    server: str | None = Field(None, max_length=253, description="NFS server host, e.g. nas.home.arpa.")
+    path: str = Field("/mnt/backups/postgres", max_length=512, pattern=r"^/\S*$", description="Export path.")
+
+
+class BackupDefaults(TauModel):
+    """Backup defaults and targets."""
+
+    method: BackupMethod = Field("volumeSnapshot", description="Default backup method.")
+    schedule: Schedule = Field("0 0 3 * * *", description="Default schedule: six cron fields, seconds first.")
+    retentionDays: int = Field(7, ge=1, le=3650, description="Default retention in days.")
+    volumeSnapshot: VolumeSnapshotTarget = Field(default_factory=VolumeSnapshotTarget)
+    objectStore: ObjectStoreTarget = Field(default_factory=ObjectStoreTarget)
+    nfs: NFSTarget = Field(default_factory=NFSTarget)
+    pruneImage: str = Field(
+        "docker.io/alpine/k8s:1.34.2",
+        max_length=256,
+        pattern=r"^[a-z0-9]([a-z0-9._/:@-]*[a-z0-9])?$",
+        description="Image with sh and kubectl that prunes snapshot Backups older than the retention.",
+    )
+
+
+class PlatformDefaults(TauModel):
+    """The function input: the platform's defaults for every claim."""
+
+    apiVersion: Literal["fn.tau.home.arpa/v1alpha1"] = API_VERSION
+    kind: Literal["PlatformDefaults"] = KIND
+    postgres: PostgresDefaults = Field(default_factory=PostgresDefaults)
+    backup: BackupDefaults = Field(default_factory=BackupDefaults)

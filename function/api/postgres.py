@@ -1,0 +1,301 @@
+"""PostgresDatabase: the claim an app developer applies to get a database.
+
+Every field is optional; what a claim leaves out comes from the platform
+defaults in the function input (`function.api.platform`). Validation here is
+what can be judged from the claim alone; rules that need the defaults or the
+observed state (derived names, shrinking storage) live in `function.compose`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable
+from typing import Annotated, Literal
+
+import pydantic
+from pydantic import AfterValidator, Field, WithJsonSchema
+
+from function import cron, names, quantity
+from function.api.common import DNSLabel, KubernetesName, PositiveQuantity, Resources, TauModel
+from function.errors import show
+
+SUPPORTED_VERSIONS = (14, 15, 16, 17, 18)
+
+# CNPG manages these postgresql.conf parameters itself (pkg/postgres
+# FixedConfigurationParameters, v1.30.0); its webhook refuses a claim's value.
+CNPG_MANAGED_PARAMETERS = frozenset(
+    {
+        "allow_system_table_mods", "archive_mode", "bonjour", "bonjour_name", "cluster_name", "config_file",
+        "data_directory", "data_sync_retry", "event_source", "external_pid_file", "hba_file", "hot_standby",
+        "ident_file", "jit_provider", "listen_addresses", "logging_collector", "port", "primary_conninfo",
+        "primary_slot_name", "recovery_target", "recovery_target_action", "recovery_target_inclusive",
+        "recovery_target_lsn", "recovery_target_name", "recovery_target_time", "recovery_target_timeline",
+        "recovery_target_xid", "restore_command", "shared_preload_libraries", "temp_tablespaces",
+        "unix_socket_directories", "unix_socket_group", "unix_socket_permissions", "archive_cleanup_command",
+        "archive_command", "log_destination", "log_directory", "log_file_mode", "log_filename",
+        "log_rotation_age", "log_rotation_size", "log_truncate_on_rotation", "pg_failover_slots.primary_dsn",
+        "pg_failover_slots.standby_slot_names", "promote_trigger_file", "recovery_end_command",
+        "recovery_min_apply_delay", "restart_after_crash", "ssl", "ssl_ca_file", "ssl_cert_file", "ssl_crl_file",
+        "ssl_dh_params_file", "ssl_ecdh_curve", "ssl_key_file", "ssl_passphrase_command",
+        "ssl_passphrase_command_supports_reload", "ssl_prefer_server_ciphers", "stats_temp_directory",
+        "synchronous_standby_names", "synchronized_standby_slots", "syslog_facility", "syslog_ident",
+        "syslog_sequence_numbers", "syslog_split_messages",
+    }
+)  # fmt: skip
+# CNPG's webhook pattern for parameter names (they are written verbatim into postgresql.conf).
+PARAMETER_NAME = r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$"
+_PARAMETER_NAME = re.compile(PARAMETER_NAME)
+MAX_PARAMETER_VALUE = 1024
+MAX_EXTENSIONS = 64
+MAX_INSTANCES = 10
+MAX_RETENTION_DAYS = 3650
+
+
+def _validator(problem: Callable[[str], str | None]) -> AfterValidator:
+    """Adapt a `names.*_problem` function into a pydantic validator."""
+
+    def check(value: str) -> str:
+        message = problem(value)
+        if message:
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
+
+
+DatabaseName = Annotated[
+    str,
+    _validator(names.database_name_problem),
+    WithJsonSchema({"type": "string", "maxLength": names.PG_NAME_MAX, "pattern": names.PG_IDENTIFIER.pattern}),
+]
+RoleName = Annotated[
+    str,
+    _validator(names.role_name_problem),
+    WithJsonSchema({"type": "string", "maxLength": names.PG_NAME_MAX, "pattern": names.PG_IDENTIFIER.pattern}),
+]
+ClusterName = Annotated[
+    str,
+    _validator(names.cnpg_cluster_problem),
+    WithJsonSchema(
+        {"type": "string", "maxLength": names.CNPG_CLUSTER_MAX, "pattern": names.DNS1035_LABEL.pattern}
+    ),
+]
+ExtensionName = Annotated[
+    str,
+    _validator(names.extension_problem),
+    WithJsonSchema({"type": "string", "maxLength": names.PG_NAME_MAX, "pattern": names.PG_EXTENSION.pattern}),
+]
+Schedule = Annotated[
+    str,
+    _validator(cron.schedule_problem),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 256,
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.startsWith('@') || self.split(' ').filter(f, f != '').size() == 6",
+                    "message": "CloudNativePG schedules have six fields, seconds first "
+                    "(daily at 03:00 is '0 0 3 * * *'); a five-field cron would run at the wrong times",
+                }
+            ],
+        }
+    ),
+]
+
+
+def _check_point_in_time(value: str) -> str:
+    try:
+        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or "T" not in value.upper() or moment.tzinfo is None:
+        raise ValueError(
+            f"{show(value)} is not an RFC 3339 timestamp with a time zone, such as '2026-11-27T10:30:00Z'"
+        )
+    return value
+
+
+PointInTime = Annotated[
+    str,
+    AfterValidator(_check_point_in_time),
+    WithJsonSchema({"type": "string", "format": "date-time", "maxLength": 64}),
+]
+
+
+class Storage(TauModel):
+    """A volume for PostgreSQL data."""
+
+    size: PositiveQuantity | None = Field(
+        None, description="Size of the volume, e.g. 10Gi. Default: the platform's storage size. It can only grow."
+    )
+    storageClass: KubernetesName | None = Field(
+        None, description="StorageClass of the volume. Default: the platform's storage class (longhorn)."
+    )
+
+
+class Instance(TauModel):
+    """The CloudNativePG cluster that serves the database."""
+
+    name: ClusterName | None = Field(
+        None, description="Name of the CNPG Cluster. Default: postgres-<claim name>. At most 50 characters."
+    )
+    instances: int | None = Field(
+        None, ge=1, le=MAX_INSTANCES, description="PostgreSQL instances (1 primary + replicas). Default: 1."
+    )
+    version: int | None = Field(
+        None,
+        ge=SUPPORTED_VERSIONS[0],
+        le=SUPPORTED_VERSIONS[-1],
+        description="PostgreSQL major version, 14 to 18. Default: the platform's version (15). "
+        "It can be raised (an offline in-place upgrade to 16 or later), never lowered.",
+    )
+    storage: Storage = Field(default_factory=Storage, description="The data volume.")
+    walStorage: Storage | None = Field(
+        None, description="A separate volume for the write-ahead log. Once added it cannot be removed."
+    )
+    resources: Resources | None = Field(None, description="CPU and memory for each PostgreSQL instance.")
+    parameters: dict[str, str] = Field(
+        default_factory=dict,
+        description="postgresql.conf parameters; values are strings (max_connections: \"200\"). "
+        "Parameters CloudNativePG manages itself are refused.",
+        max_length=128,
+    )
+
+    @pydantic.field_validator("parameters")
+    @classmethod
+    def _check_parameters(cls, parameters: dict[str, str]) -> dict[str, str]:
+        for key, value in parameters.items():
+            if not _PARAMETER_NAME.match(key) or len(key) > 128:
+                raise ValueError(f"{show(key)} is not a PostgreSQL parameter name")
+            if key in CNPG_MANAGED_PARAMETERS:
+                raise ValueError(f"{show(key)} is managed by CloudNativePG and cannot be set")
+            if len(value) > MAX_PARAMETER_VALUE or "\n" in value or "\r" in value:
+                raise ValueError(f"the value of {key} must be one line of at most {MAX_PARAMETER_VALUE} characters")
+            if key == "wal_level" and value not in {"replica", "logical"}:
+                raise ValueError(
+                    f"wal_level {show(value)} is not allowed; CloudNativePG archives WAL and needs 'replica' or 'logical'"
+                )
+        return parameters
+
+    @pydantic.model_validator(mode="after")
+    def _memory_covers_shared_buffers(self) -> Instance:
+        # CNPG's webhook refuses a memory request below shared_buffers.
+        raw = self.parameters.get("shared_buffers")
+        request = self.resources.requests.memory if self.resources and self.resources.requests else None
+        if raw is None or request is None:
+            return self
+        shared_buffers = _postgres_size(raw)
+        if shared_buffers is not None and shared_buffers > quantity.parse(request):
+            raise ValueError(
+                f"resources.requests.memory {show(request)} is lower than parameters.shared_buffers {show(raw)}; "
+                "CloudNativePG requires the memory request to cover shared_buffers"
+            )
+        return self
+
+
+def _postgres_size(raw: str) -> int | None:
+    """A postgresql.conf size in bytes, read the way CNPG's webhook reads it (bare numbers are MB)."""
+    text = raw.replace(" ", "")
+    if text.isdigit():
+        return int(text) * 2**20
+    units = {"kB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40}
+    for unit, factor in units.items():
+        if text.endswith(unit) and text[: -len(unit)].isdigit():
+            return int(text[: -len(unit)]) * factor
+    return None
+
+
+BackupMethod = Literal["volumeSnapshot", "objectStore", "none"]
+
+
+class Backup(TauModel):
+    """Scheduled backups and their retention."""
+
+    enabled: bool = Field(True, description="Take scheduled backups. Default: true.")
+    method: BackupMethod | None = Field(
+        None,
+        description="volumeSnapshot (Longhorn snapshots uploaded to the NFS backup target), objectStore "
+        "(Barman Cloud to an S3-compatible store, with point-in-time recovery) or none. "
+        "Default: the platform's method (volumeSnapshot).",
+    )
+    schedule: Schedule | None = Field(
+        None,
+        description="When to back up: six cron fields, seconds first (daily at 03:00 is '0 0 3 * * *'). "
+        "Default: the platform's schedule.",
+    )
+    retentionDays: int | None = Field(
+        None, ge=1, le=MAX_RETENTION_DAYS, description="Keep backups this many days. Default: 7."
+    )
+
+
+class Restore(TauModel):
+    """Bootstrap the new cluster from a backup instead of an empty database."""
+
+    backupName: KubernetesName = Field(
+        description="A completed CNPG Backup in the claim's namespace (a snapshot or an object store backup)."
+    )
+    pointInTime: PointInTime | None = Field(
+        None,
+        description="Recover to this moment (RFC 3339), replaying the WAL archive. Object store backups only.",
+    )
+
+
+class PostgresDatabaseSpec(TauModel):
+    """The desired state of a PostgresDatabase."""
+
+    databaseName: DatabaseName | None = Field(
+        None, description="The database to create. Default: the claim name with '-' replaced by '_'."
+    )
+    owner: RoleName | None = Field(None, description="The role that owns the database. Default: <databaseName>_user.")
+    instance: Instance = Field(default_factory=Instance, description="The PostgreSQL cluster.")
+    extensions: list[ExtensionName] = Field(
+        default_factory=list,
+        max_length=MAX_EXTENSIONS,
+        description="Extensions to create in the database (e.g. uuid-ossp, pgcrypto), kept in sync.",
+    )
+    backup: Backup = Field(default_factory=Backup, description="Scheduled backups.")
+    restore: Restore | None = Field(
+        None, description="Create the database from a backup. Read only when the cluster is first created."
+    )
+    credentialsSecretName: KubernetesName | None = Field(
+        None, description="The Secret with the credentials. Default: <claim name>-postgres-credentials."
+    )
+    deletionPolicy: Literal["Retain", "Delete"] = Field(
+        "Retain",
+        description="Retain (default): deleting the claim leaves the cluster, its data, the credentials and "
+        "the backups behind. Delete: deleting the claim deletes them.",
+    )
+    namespace: DNSLabel | None = Field(
+        None,
+        description="Only for a composite created without a claim: where its resources go (default: default). "
+        "A claim's resources always go to the claim's namespace.",
+    )
+
+    @pydantic.field_validator("extensions")
+    @classmethod
+    def _unique_extensions(cls, extensions: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for name in extensions:
+            if name in seen:
+                raise ValueError(f"{show(name)} is listed twice")
+            seen.add(name)
+        return extensions
+
+
+class DatabaseStatus(TauModel):
+    """Where the database is and how it is doing (the claim's status)."""
+
+    host: str | None = Field(None, description="In-cluster host of the primary (the -rw Service).")
+    port: int | None = Field(None, description="PostgreSQL port.")
+    database: str | None = Field(None, description="Database name.")
+    user: str | None = Field(None, description="The owner role applications log in as.")
+    secretName: str | None = Field(None, description="Secret with username, password and DATABASE_URL.")
+    cluster: str | None = Field(None, description="The CNPG Cluster.")
+    phase: str | None = Field(None, description="CNPG's phase of the cluster, or Waiting before it exists.")
+    instances: int | None = Field(None, description="PostgreSQL instances CNPG manages.")
+    readyInstances: int | None = Field(None, description="Instances that are ready.")
+    backupMethod: str | None = Field(None, description="volumeSnapshot, objectStore or none.")
+    lastSuccessfulBackup: str | None = Field(None, description="When the last backup completed.")
+    firstRecoverabilityPoint: str | None = Field(None, description="The earliest point the database can be restored to.")

@@ -1,0 +1,93 @@
+"""The credentials Secret: generated once, then kept.
+
+The password is drawn once from `secrets` (a CSPRNG) and then never changes by
+accident. Each call takes it, in this order, from:
+  1. the Secret Object the function composed before (Crossplane always passes
+     the observed composed resources back);
+  2. the live Secret, fetched as a required resource (adoption of an existing
+     Secret, or a claim re-created after a Retain delete);
+  3. only when neither exists, a new random password.
+The password never leaves this module except inside the Secret manifest.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import string
+from urllib.parse import quote
+
+from function.compose.plan import CREDENTIALS, DatabasePlan
+from function.compose.types import Requirement
+from function.observed import Observed, decode_secret_value
+
+PASSWORD_LENGTH = 32
+# Letters and digits only: safe in a URL, a shell and a libpq connection string.
+_ALPHABET = string.ascii_letters + string.digits
+PORT = 5432
+LIVE_SECRET = "postgres-credentials-secret"
+
+
+def requirement(plan: DatabasePlan) -> Requirement:
+    """Ask Crossplane for the live credentials Secret (adoption, re-created claims)."""
+    return Requirement(LIVE_SECRET, "v1", "Secret", plan.secret, plan.namespace)
+
+
+def _usable(password: str | None) -> bool:
+    return bool(password) and password.isprintable() and len(password) <= 1024
+
+
+def generate_password() -> str:
+    """A new random password: 32 letters and digits, about 190 bits."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(PASSWORD_LENGTH))
+
+
+def resolve_password(observed: Observed) -> tuple[str, bool]:
+    """The password to use, and whether it was newly generated."""
+    password = decode_secret_value((observed.manifest(CREDENTIALS) or {}).get("data"), "password")
+    if _usable(password):
+        return password, False  # type: ignore[return-value]
+    for live in observed.required(LIVE_SECRET) or ():
+        password = decode_secret_value(live.get("data"), "password")
+        if _usable(password):
+            return password, False  # type: ignore[return-value]
+    return generate_password(), True
+
+
+def connection_values(plan: DatabasePlan, password: str) -> dict[str, str]:
+    """Every key of the Secret, in clear text."""
+    url = (
+        f"postgresql://{quote(plan.owner, safe='')}:{quote(password, safe='')}"
+        f"@{plan.host}:{PORT}/{quote(plan.database, safe='')}"
+    )
+    return {
+        # What CNPG reads (kubernetes.io/basic-auth).
+        "username": plan.owner,
+        "password": password,
+        # What applications read (the Pulumi plan's keys).
+        "DATABASE_URL": url,
+        "DB_HOST": plan.host,
+        "DB_PORT": str(PORT),
+        "DB_NAME": plan.database,
+        "DB_USER": plan.owner,
+        "DB_PASSWORD": password,
+        # What libpq reads, so `psql` works with no arguments.
+        "PGHOST": plan.host,
+        "PGPORT": str(PORT),
+        "PGDATABASE": plan.database,
+        "PGUSER": plan.owner,
+        "PGPASSWORD": password,
+    }
+
+
+def secret_manifest(plan: DatabasePlan, password: str) -> dict:
+    """The credentials Secret, with `data` base64-encoded so it round-trips exactly."""
+    values = connection_values(plan, password)
+    labels = plan.labels("credentials") | {"cnpg.io/reload": "true"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": plan.secret, "namespace": plan.namespace, "labels": labels},
+        "type": "kubernetes.io/basic-auth",
+        "data": {key: base64.b64encode(value.encode()).decode() for key, value in values.items()},
+    }

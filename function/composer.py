@@ -1,0 +1,106 @@
+"""The composer: one request in, one response out, every failure readable.
+
+It turns the request into typed inputs, dispatches on the composite's kind to
+the composition for that kind, and writes the outcome into the response. It is
+the only place that knows the response's protobuf shape.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+
+from crossplane.function import resource
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+from function.api.platform import PlatformDefaults
+from function.compose.postgres import compose_postgres_database
+from function.compose.spec import parse_input
+from function.compose.types import Outcome
+from function.errors import SpecError, show
+from function.observed import Observed
+
+Composition = Callable[[Observed, PlatformDefaults], Outcome]
+
+# The kinds this function composes, and the condition that carries a refusal.
+COMPOSITIONS: dict[str, tuple[Composition, str]] = {
+    "XPostgresDatabase": (compose_postgres_database, "DatabaseReady"),
+}
+
+# Come back soon while something is awaited; otherwise Crossplane's default.
+TTL_WAITING = datetime.timedelta(seconds=20)
+TTL_STEADY = datetime.timedelta(seconds=60)
+_MAX_FATAL_MESSAGE = 4000
+
+
+def register(kind: str, composition: Composition, condition_type: str) -> None:
+    """Add the composition of another composite kind."""
+    COMPOSITIONS[kind] = (composition, condition_type)
+
+
+def _fatal(rsp: fnv1.RunFunctionResponse, message: str, condition_type: str | None) -> None:
+    if len(message) > _MAX_FATAL_MESSAGE:
+        message = message[: _MAX_FATAL_MESSAGE - 1] + "…"
+    rsp.results.append(
+        fnv1.Result(
+            severity=fnv1.SEVERITY_FATAL,
+            message=message,
+            reason="InvalidSpec",
+            target=fnv1.TARGET_COMPOSITE_AND_CLAIM,
+        )
+    )
+    if condition_type:
+        rsp.conditions.append(
+            fnv1.Condition(
+                type=condition_type,
+                status=fnv1.STATUS_CONDITION_FALSE,
+                reason="InvalidSpec",
+                message=message,
+                target=fnv1.TARGET_COMPOSITE_AND_CLAIM,
+            )
+        )
+
+
+def _write(rsp: fnv1.RunFunctionResponse, outcome: Outcome) -> None:
+    for composed in outcome.resources:
+        desired = rsp.desired.resources[composed.key]
+        desired.resource.update(composed.body)
+        desired.ready = fnv1.READY_TRUE if composed.ready else fnv1.READY_FALSE
+    if outcome.status:
+        resource.update(rsp.desired.composite, {"status": outcome.status})
+    rsp.desired.composite.ready = fnv1.READY_TRUE if outcome.ready else fnv1.READY_FALSE
+    for cond in outcome.conditions:
+        rsp.conditions.append(
+            fnv1.Condition(
+                type=cond.type,
+                status=fnv1.STATUS_CONDITION_TRUE if cond.status else fnv1.STATUS_CONDITION_FALSE,
+                reason=cond.reason,
+                message=cond.message,
+                target=fnv1.TARGET_COMPOSITE_AND_CLAIM,
+            )
+        )
+    # Crossplane 2.x reads `resources`, 1.20 `extra_resources`: declare both,
+    # on every call (the SDK's response.to does not carry them over).
+    for req in outcome.requirements:
+        rsp.requirements.resources[req.name].CopyFrom(req.selector())
+        rsp.requirements.extra_resources[req.name].CopyFrom(req.selector())
+    rsp.meta.ttl.FromTimedelta(TTL_WAITING if outcome.waiting else TTL_STEADY)
+
+
+def compose(req: fnv1.RunFunctionRequest, rsp: fnv1.RunFunctionResponse) -> str:
+    """Compose the request's composite into `rsp`; returns a short word for the log."""
+    observed = Observed(req)
+    kind = observed.composite.get("kind")
+    entry = COMPOSITIONS.get(kind) if isinstance(kind, str) else None
+    if entry is None:
+        _fatal(rsp, f"kind {show(kind)} is not composed by function-tau; it composes {', '.join(sorted(COMPOSITIONS))}", None)
+        return "unknown-kind"
+    composition, condition_type = entry
+    try:
+        platform = parse_input(resource.struct_to_dict(req.input) if req.HasField("input") else None)
+        outcome = composition(observed, platform)
+    except SpecError as err:
+        _fatal(rsp, str(err), condition_type)
+        return "invalid"
+    _write(rsp, outcome)
+    return "waiting" if outcome.waiting else "ready" if outcome.ready else "progressing"

@@ -1,0 +1,46 @@
+"""The gRPC servicer: a thin shell around the composer.
+
+It adds only what a server needs: a log line per call, and the guarantee that
+no exception escapes as a gRPC error. An unexpected failure becomes a fatal
+result a user can read; its stack trace goes to the function's log, never to
+the claim.
+"""
+
+from __future__ import annotations
+
+import grpc
+from crossplane.function import logging, response
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
+
+from function import composer
+
+
+class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
+    """Runs function-tau for Crossplane."""
+
+    def __init__(self) -> None:
+        self.log = logging.get_logger()
+
+    async def RunFunction(
+        self, req: fnv1.RunFunctionRequest, _: grpc.aio.ServicerContext | None = None
+    ) -> fnv1.RunFunctionResponse:
+        """Compose the request's composite resource."""
+        rsp = response.to(req)
+        try:
+            outcome = composer.compose(req, rsp)
+        except Exception as exc:  # noqa: BLE001 - every failure must become a readable result
+            self.log.exception("composition failed", tag=req.meta.tag)
+            rsp = response.to(req)
+            rsp.results.append(
+                fnv1.Result(
+                    severity=fnv1.SEVERITY_FATAL,
+                    message=f"function-tau failed unexpectedly ({type(exc).__name__}); this is a bug, "
+                    "the function's log has the details",
+                    reason="InternalError",
+                    target=fnv1.TARGET_COMPOSITE_AND_CLAIM,
+                )
+            )
+            return rsp
+        self.log.debug("composed", tag=req.meta.tag, outcome=outcome)
+        return rsp

@@ -1,0 +1,1 @@
+"""Test support: requests, observed state, upstream schemas and the real Crossplane CLI."""

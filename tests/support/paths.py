@@ -1,0 +1,14 @@
+"""Where things are: the repository, ../shared (upstream CRDs), the Crossplane CLI."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+SHARED = pathlib.Path(os.environ.get("TAU_SHARED", REPO.parent / "shared")).resolve()
+CRDS = SHARED / "crds"
+EXAMPLES = REPO / "examples"
+APIS = REPO / "apis"
+GOLDEN = REPO / "tests" / "golden"
+CROSSPLANE_CLI = pathlib.Path(os.environ.get("CROSSPLANE_CLI", REPO / ".tools" / "crossplane"))
