@@ -14,6 +14,8 @@ from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function.api.platform import PlatformDefaults
+from function.compose.application import compose_tau_application
+from function.compose.operator import compose_cnpg_operator
 from function.compose.postgres import compose_postgres_database
 from function.compose.spec import parse_input
 from function.compose.types import Outcome
@@ -25,17 +27,14 @@ Composition = Callable[[Observed, PlatformDefaults], Outcome]
 # The kinds this function composes, and the condition that carries a refusal.
 COMPOSITIONS: dict[str, tuple[Composition, str]] = {
     "XPostgresDatabase": (compose_postgres_database, "DatabaseReady"),
+    "XTauApplication": (compose_tau_application, "ApplicationReady"),
+    "XCNPGOperator": (compose_cnpg_operator, "OperatorReady"),
 }
 
 # Come back soon while something is awaited; otherwise Crossplane's default.
 TTL_WAITING = datetime.timedelta(seconds=20)
 TTL_STEADY = datetime.timedelta(seconds=60)
 _MAX_FATAL_MESSAGE = 4000
-
-
-def register(kind: str, composition: Composition, condition_type: str) -> None:
-    """Add the composition of another composite kind."""
-    COMPOSITIONS[kind] = (composition, condition_type)
 
 
 def _fatal(rsp: fnv1.RunFunctionResponse, message: str, condition_type: str | None) -> None:

@@ -11,6 +11,8 @@ import dataclasses
 import pydantic
 
 from function.api import platform
+from function.api.application import TauApplicationSpec, TauApplicationStatus
+from function.api.operator import CNPGOperatorSpec, CNPGOperatorStatus
 from function.api.postgres import DatabaseStatus, PostgresDatabaseSpec
 from function.api.schema import openapi_schema
 
@@ -126,7 +128,30 @@ POSTGRES_DATABASE = CompositeDefinition(
     ),
 )
 
-DEFINITIONS: list[CompositeDefinition] = [POSTGRES_DATABASE]
+TAU_APPLICATION = CompositeDefinition(
+    kind="XTauApplication",
+    plural="xtauapplications",
+    claim_kind="TauApplication",
+    claim_plural="tauapplications",
+    spec=TauApplicationSpec,
+    status=TauApplicationStatus,
+    description="An application (Deployment, Service, Ingress) that can own a PostgreSQL database.",
+    directory="tauapplication",
+    required_spec=True,
+    columns=(Column("AVAILABLE", ".status.availableReplicas", "integer"),),
+)
+
+CNPG_OPERATOR = CompositeDefinition(
+    kind="XCNPGOperator",
+    plural="xcnpgoperators",
+    spec=CNPGOperatorSpec,
+    status=CNPGOperatorStatus,
+    description="The CloudNativePG operator, installed with provider-helm (cluster-scoped, no claim).",
+    directory="cnpgoperator",
+    columns=(Column("CHART", ".status.chartVersion"),),
+)
+
+DEFINITIONS: list[CompositeDefinition] = [POSTGRES_DATABASE, TAU_APPLICATION, CNPG_OPERATOR]
 
 
 def input_crd() -> dict:
