@@ -24,6 +24,7 @@ render: venv
 	@for dir in examples/*/; do \
 	  [ -f "$$dir/claim.yaml" ] || continue; \
 	  extra=""; [ -f "$$dir/required.yaml" ] && extra="--required-resources $$dir/required.yaml"; \
+	  [ -f "$$dir/input.yaml" ] && extra="$$extra --input $$dir/input.yaml"; \
 	  echo "# $$dir"; \
 	  $(BIN)/function-tau render --assume-ready "$$dir/claim.yaml" $$extra || exit 1; \
 	done

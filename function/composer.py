@@ -20,7 +20,7 @@ from function.compose.postgres import compose_postgres_database
 from function.compose.spec import parse_input
 from function.compose.types import Outcome
 from function.errors import SpecError, show
-from function.observed import Observed
+from function.observed import Observed, struct_to_dict
 
 Composition = Callable[[Observed, PlatformDefaults], Outcome]
 
@@ -96,7 +96,7 @@ def compose(req: fnv1.RunFunctionRequest, rsp: fnv1.RunFunctionResponse) -> str:
         return "unknown-kind"
     composition, condition_type = entry
     try:
-        platform = parse_input(resource.struct_to_dict(req.input) if req.HasField("input") else None)
+        platform = parse_input(struct_to_dict(req.input) if req.HasField("input") else None)
         outcome = composition(observed, platform)
     except SpecError as err:
         _fatal(rsp, str(err), condition_type)

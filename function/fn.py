@@ -2,11 +2,13 @@
 
 It adds only what a server needs: a log line per call, and the guarantee that
 no exception escapes as a gRPC error. An unexpected failure becomes a fatal
-result a user can read; its stack trace goes to the function's log, never to
-the claim.
+result a user can read; its stack trace (without local variables, which could
+hold a password) goes to the function's log, never to the claim.
 """
 
 from __future__ import annotations
+
+import traceback
 
 import grpc
 from crossplane.function import logging, response
@@ -30,7 +32,9 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
         try:
             outcome = composer.compose(req, rsp)
         except Exception as exc:  # noqa: BLE001 - every failure must become a readable result
-            self.log.exception("composition failed", tag=req.meta.tag)
+            # Not log.exception: structlog renders tracebacks with local
+            # variables, and a local variable may hold the password.
+            self.log.error("composition failed", tag=req.meta.tag, error=type(exc).__name__, traceback=traceback.format_exc())
             rsp = response.to(req)
             rsp.results.append(
                 fnv1.Result(

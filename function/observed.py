@@ -14,8 +14,33 @@ import binascii
 import functools
 from typing import Any
 
-from crossplane.function import resource
+from google.protobuf import struct_pb2
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+
+def _value(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return {k: _value(v) for k, v in value.struct_value.fields.items()}
+    if kind == "list_value":
+        return [_value(v) for v in value.list_value.values]
+    if kind == "number_value":
+        return value.number_value
+    if kind == "string_value":
+        return value.string_value
+    if kind == "bool_value":
+        return value.bool_value
+    return None
+
+
+def struct_to_dict(struct: struct_pb2.Struct) -> dict:
+    """A Struct as plain Python data.
+
+    Unlike `json_format.MessageToDict` (what the SDK uses), it accepts every
+    number a Struct can hold, infinity and NaN included, so a hostile value
+    becomes a validation error that names its field instead of a crash.
+    """
+    return {k: _value(v) for k, v in struct.fields.items()}
 
 
 def dig(obj: Any, *path: str) -> Any:
@@ -54,7 +79,7 @@ class Observed:
     @functools.cached_property
     def composite(self) -> dict:
         """The composite resource (XR) as a dict."""
-        return resource.struct_to_dict(self._req.observed.composite.resource)
+        return struct_to_dict(self._req.observed.composite.resource)
 
     @functools.cached_property
     def _resources(self) -> dict[str, dict]:
@@ -73,7 +98,7 @@ class Observed:
         if key not in self._req.observed.resources:
             return None
         if key not in self._resources:
-            self._resources[key] = resource.struct_to_dict(self._req.observed.resources[key].resource)
+            self._resources[key] = struct_to_dict(self._req.observed.resources[key].resource)
         return self._resources[key]
 
     def is_ready(self, key: str) -> bool:
@@ -99,5 +124,5 @@ class Observed:
         """
         for field in (self._req.required_resources, self._req.extra_resources):
             if name in field:
-                return [resource.struct_to_dict(item.resource) for item in field[name].items]
+                return [struct_to_dict(item.resource) for item in field[name].items]
         return None

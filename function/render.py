@@ -102,7 +102,8 @@ def to_composite(doc: dict) -> dict:
     }
 
 
-def _matches(doc: dict, selector: fnv1.ResourceSelector) -> bool:
+def matches(doc: dict, selector: fnv1.ResourceSelector) -> bool:
+    """Whether `doc` is what `selector` asks for (as Crossplane resolves requirements)."""
     meta = doc.get("metadata") or {}
     if doc.get("apiVersion") != selector.api_version or doc.get("kind") != selector.kind:
         return False
@@ -124,7 +125,7 @@ def _resolve(req: fnv1.RunFunctionRequest, requirements: fnv1.Requirements, avai
         for name, selector in selectors.items():
             entry = field[name]
             for doc in available:
-                if _matches(doc, selector):
+                if matches(doc, selector):
                     entry.items.add().resource.update(doc)
 
 
@@ -178,7 +179,7 @@ def _condition(cond: fnv1.Condition) -> dict:
     return out
 
 
-def _mask(manifest: dict) -> None:
+def mask_secrets(manifest: dict) -> None:
     """Replace secret values in a Secret manifest (in place)."""
     data = manifest.get("data")
     if manifest.get("kind") != "Secret" or not isinstance(data, dict):
@@ -217,6 +218,11 @@ def as_observed(key: str, body: dict) -> dict:
         if manifest.get("kind") == "Cluster":
             instances = dig(manifest, "spec", "instances") or 1
             live["status"] = {**_HEALTHY_STATUS["Cluster"], "instances": instances, "readyInstances": instances}
+        elif manifest.get("kind") == "Deployment":
+            replicas = dig(manifest, "spec", "replicas")
+            replicas = 1 if replicas is None else replicas
+            counts = {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas} if replicas else {}
+            live["status"] = {**copy.deepcopy(_HEALTHY_STATUS["Deployment"]), **counts}
         elif manifest.get("kind") in _HEALTHY_STATUS:
             live["status"] = copy.deepcopy(_HEALTHY_STATUS[manifest["kind"]])
         status["atProvider"] = {"manifest": live}
@@ -315,7 +321,7 @@ def render(
         if not show_secrets:
             manifest = dig(body, "spec", "forProvider", "manifest")
             if isinstance(manifest, dict):
-                _mask(manifest)
+                mask_secrets(manifest)
         resources.append(body)
     results = [json_format.MessageToDict(r, preserving_proto_field_name=False) for r in rsp.results]
     return Rendered(out_composite, resources, results)

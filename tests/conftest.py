@@ -9,3 +9,12 @@ from crossplane.function import logging
 @pytest.fixture(autouse=True, scope="session")
 def _quiet_logging() -> None:
     logging.configure(level=logging.Level.DISABLED)
+
+
+@pytest.fixture(scope="session")
+def function_address() -> str:
+    """The function served for real (`function-tau serve --insecure`) on a free loopback port."""
+    from tests.support import crossplane
+
+    with crossplane.served() as address:
+        yield address

@@ -19,7 +19,10 @@ import yaml
 from tests.support.paths import APIS, CRDS, REPO
 
 KUBERNETES_VERSION = "1.33"
-BUILTIN_GROUPS = {"v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1", "policy/v1"}
+BUILTIN_GROUPS = {
+    "v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1", "policy/v1",
+    "apiextensions.k8s.io/v1",
+}  # fmt: skip
 
 
 class SchemaError(AssertionError):
