@@ -31,10 +31,12 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
         rsp = response.to(req)
         try:
             outcome = composer.compose(req, rsp)
-        except Exception as exc:  # noqa: BLE001 - every failure must become a readable result
+        except Exception as exc:
             # Not log.exception: structlog renders tracebacks with local
             # variables, and a local variable may hold the password.
-            self.log.error("composition failed", tag=req.meta.tag, error=type(exc).__name__, traceback=traceback.format_exc())
+            self.log.error(
+                "composition failed", tag=req.meta.tag, error=type(exc).__name__, traceback=traceback.format_exc()
+            )
             rsp = response.to(req)
             rsp.results.append(
                 fnv1.Result(

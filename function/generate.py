@@ -1,7 +1,7 @@
 """Write (or check) the manifests generated from the API models.
 
-    function-tau generate          # rewrite apis/*/{definition,composition}.yaml and package/input/
-    function-tau generate --check  # exit 1 if a committed file differs from what the models generate
+function-tau generate          # rewrite apis/*/{definition,composition}.yaml and package/input/
+function-tau generate --check  # exit 1 if a committed file differs from what the models generate
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The `function-tau` command line.
 
-    function-tau serve [--insecure] [--address HOST:PORT] [--tls-certs-dir DIR] [--debug]
-    function-tau render CLAIM.yaml [...] [--observed-resources F] [--required-resources F] [--input F]
-    function-tau generate [--check]
+function-tau serve [--insecure] [--address HOST:PORT] [--tls-certs-dir DIR] [--debug]
+function-tau render CLAIM.yaml [...] [--observed-resources F] [--required-resources F] [--input F]
+function-tau generate [--check]
 """
 
 from __future__ import annotations
@@ -123,8 +123,6 @@ def generate(check: bool, root: str) -> None:
     """Write the XRDs, Compositions and input CRD generated from the API models."""
     stale = generate_module.run(pathlib.Path(root), check)
     if check and stale:
-        raise click.ClickException(
-            "out of date (run `function-tau generate`): " + ", ".join(stale)
-        )
+        raise click.ClickException("out of date (run `function-tau generate`): " + ", ".join(stale))
     for path in stale:
         click.echo(f"wrote {path}")

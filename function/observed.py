@@ -1,5 +1,6 @@
-"""Read-only access to what Crossplane observed: the composite, composed
-resources and required (extra) resources.
+"""Read-only access to what Crossplane observed.
+
+That is the composite, the composed resources and the required (extra) resources.
 
 Protobuf Structs are converted to dicts lazily, once per resource, because the
 conversion is the most expensive thing a reconcile does and most calls only
@@ -14,8 +15,8 @@ import binascii
 import functools
 from typing import Any
 
-from google.protobuf import struct_pb2
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+from google.protobuf import struct_pb2
 
 
 def _value(value: struct_pb2.Value) -> Any:

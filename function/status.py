@@ -77,7 +77,9 @@ def database_conditions(plan: DatabasePlan, observed: Observed, outcome: Outcome
     if plan.backup_method == "none":
         conditions.append(Condition(BACKUP_READY, False, "Disabled", "backups are disabled for this database"))
     elif not observed.is_ready(SCHEDULED_BACKUP):
-        conditions.append(Condition(BACKUP_READY, False, "Waiting", "waiting for the cluster before scheduling backups"))
+        conditions.append(
+            Condition(BACKUP_READY, False, "Waiting", "waiting for the cluster before scheduling backups")
+        )
     else:
         last, _ = _backup_times(plan, observed)
         where = (

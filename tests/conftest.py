@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from crossplane.function import logging
 
+from tests.support import crossplane
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _quiet_logging() -> None:
@@ -14,7 +16,5 @@ def _quiet_logging() -> None:
 @pytest.fixture(scope="session")
 def function_address() -> str:
     """The function served for real (`function-tau serve --insecure`) on a free loopback port."""
-    from tests.support import crossplane
-
     with crossplane.served() as address:
         yield address

@@ -22,7 +22,10 @@ def _live_secret(password: str, name: str = "shop-postgres-credentials") -> dict
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": name, "namespace": "shop"},
-        "data": {"username": base64.b64encode(b"shop_user").decode(), "password": base64.b64encode(password.encode()).decode()},
+        "data": {
+            "username": base64.b64encode(b"shop_user").decode(),
+            "password": base64.b64encode(password.encode()).decode(),
+        },
     }
 
 
@@ -45,7 +48,9 @@ def test_the_composed_secret_wins_over_the_live_one():
     assert _password(f.run(f.request(SHOP, observed, live))) == _password(rsp)
 
 
-@pytest.mark.parametrize("legacy", [False, True], ids=["crossplane-2.x-required_resources", "crossplane-1.20-extra_resources"])
+@pytest.mark.parametrize(
+    "legacy", [False, True], ids=["crossplane-2.x-required_resources", "crossplane-1.20-extra_resources"]
+)
 def test_an_existing_secret_is_adopted(legacy):
     live = {credentials.LIVE_SECRET: [_live_secret("adopted-password-123")]}
     rsp = f.run(f.request(SHOP, required=live, legacy=legacy))

@@ -68,6 +68,8 @@ def test_refuses_to_start_without_credentials_or_insecure():
 
 @pytest.mark.parametrize("flag", ["--help"])
 def test_serve_documents_its_flags(flag):
-    proc = subprocess.run(crossplane.function_command("serve", flag), capture_output=True, text=True, timeout=30, check=False)
+    proc = subprocess.run(
+        crossplane.function_command("serve", flag), capture_output=True, text=True, timeout=30, check=False
+    )
     for option in ("--insecure", "--address", "--tls-certs-dir", "--debug"):
         assert option in proc.stdout

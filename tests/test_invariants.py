@@ -35,7 +35,9 @@ valid_specs = st.fixed_dictionaries(
     optional={
         "databaseName": st.sampled_from(["shop", "app_db", "_x"]),
         "owner": st.sampled_from(["app", "shop_owner"]),
-        "extensions": st.lists(st.sampled_from(["uuid-ossp", "pgcrypto", "pg_trgm", "hstore"]), unique=True, max_size=4),
+        "extensions": st.lists(
+            st.sampled_from(["uuid-ossp", "pgcrypto", "pg_trgm", "hstore"]), unique=True, max_size=4
+        ),
         "instance": st.fixed_dictionaries(
             {},
             optional={
@@ -43,7 +45,9 @@ valid_specs = st.fixed_dictionaries(
                 "version": st.integers(14, 18),
                 "storage": st.fixed_dictionaries({}, optional={"size": st.sampled_from(["1Gi", "500Mi", 20, "1.5Ti"])}),
                 "walStorage": st.fixed_dictionaries({}, optional={"size": st.sampled_from(["1Gi", "2G"])}),
-                "parameters": st.dictionaries(st.sampled_from(["work_mem", "max_connections", "x.y"]), st.sampled_from(["4MB", "100", "on"])),
+                "parameters": st.dictionaries(
+                    st.sampled_from(["work_mem", "max_connections", "x.y"]), st.sampled_from(["4MB", "100", "on"])
+                ),
             },
         ),
         "backup": st.fixed_dictionaries(
@@ -105,7 +109,7 @@ def test_valid_specs_compose_to_schema_valid_resources_in_the_claims_namespace(s
 @given(spec=valid_specs)
 def test_the_same_request_gives_the_same_bytes(spec):
     xr = f.composite("PostgresDatabase", spec)
-    rsp, observed = f.converge(xr)
+    _, observed = f.converge(xr)
     req = f.request(xr, observed)
     first, second = f.run(req), f.run(req)
     assert first.SerializeToString() == second.SerializeToString()

@@ -10,6 +10,7 @@ from function.compose import plan as keys
 from function.compose import restore
 from function.render import RESOURCE_NAME_ANNOTATION, as_observed
 from tests.support import function as f
+from tests.support.data import OBJECT_STORE_INPUT, S3_SECRET
 
 SHOP = f.composite("PostgresDatabase", {"extensions": ["uuid-ossp"]})
 
@@ -99,7 +100,11 @@ def test_status_reports_instances_and_the_last_backup_from_the_cluster():
 
 def test_turning_backups_off_suspends_them_and_deletes_nothing():
     rsp, observed = f.converge(SHOP)
-    off = f.run(f.request(f.composite("PostgresDatabase", {"extensions": ["uuid-ossp"], "backup": {"enabled": False}}), observed))
+    off = f.run(
+        f.request(
+            f.composite("PostgresDatabase", {"extensions": ["uuid-ossp"], "backup": {"enabled": False}}), observed
+        )
+    )
     assert set(f.desired(off)) == set(f.desired(rsp))
     manifests = f.manifests(off)
     assert manifests[keys.SCHEDULED_BACKUP]["spec"]["suspend"] is True
@@ -110,26 +115,28 @@ def test_turning_backups_off_suspends_them_and_deletes_nothing():
 
 
 def test_switching_to_the_object_store_keeps_the_snapshot_retention(tmp_path):
-    from tests.test_validation import OBJECT_STORE_INPUT
-
     _, observed = f.converge(SHOP)
     spec = {"extensions": ["uuid-ossp"], "backup": {"method": "objectStore"}}
-    s3 = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "minio", "namespace": "crossplane-system"},
-          "data": {"ACCESS_KEY_ID": "YQ==", "ACCESS_SECRET_KEY": "Yg=="}}  # fmt: skip
-    rsp = f.run(f.request(f.composite("PostgresDatabase", spec), observed, {"postgres-object-store-admin-credentials": [s3]},
-                          function_input=OBJECT_STORE_INPUT))  # fmt: skip
+    rsp = f.run(
+        f.request(
+            f.composite("PostgresDatabase", spec),
+            observed,
+            {"postgres-object-store-admin-credentials": [S3_SECRET]},
+            function_input=OBJECT_STORE_INPUT,
+        )
+    )
     manifests = f.manifests(rsp)
     assert manifests[keys.PRUNE_CRON_JOB]["spec"]["suspend"] is True  # old snapshot backups stay, unpruned
     assert manifests[keys.SCHEDULED_BACKUP]["spec"]["method"] == "plugin"
     assert manifests[keys.CLUSTER]["spec"]["plugins"][0]["name"] == "barman-cloud.cloudnative-pg.io"
-    assert manifests[keys.OBJECT_STORE_SECRET]["data"] == {"ACCESS_KEY_ID": "YQ==", "ACCESS_SECRET_KEY": "Yg=="}
+    assert manifests[keys.OBJECT_STORE_SECRET]["data"] == {"ACCESS_KEY_ID": "a2V5", "ACCESS_SECRET_KEY": "c2VjcmV0"}
 
 
 def test_the_object_store_waits_for_the_admins_credentials():
-    from tests.test_validation import OBJECT_STORE_INPUT
-
     xr = f.composite("PostgresDatabase", {"backup": {"method": "objectStore"}})
-    rsp = f.run(f.request(xr, required={"postgres-object-store-admin-credentials": []}, function_input=OBJECT_STORE_INPUT))
+    rsp = f.run(
+        f.request(xr, required={"postgres-object-store-admin-credentials": []}, function_input=OBJECT_STORE_INPUT)
+    )
     assert keys.OBJECT_STORE_SECRET not in f.desired(rsp)
     assert "crossplane-system/minio" in f.conditions(rsp)["DatabaseReady"].message
     assert f.fatal(rsp) is None
@@ -154,8 +161,12 @@ def test_deletion_policy_maps_to_every_object_and_backup_ownership():
 
 
 def test_a_composite_without_a_claim_uses_its_own_name_and_spec_namespace():
-    xr = {"apiVersion": "tau.home.arpa/v1alpha1", "kind": "XPostgresDatabase", "metadata": {"name": "ledger"},
-          "spec": {"namespace": "accounting"}}  # fmt: skip
+    xr = {
+        "apiVersion": "tau.home.arpa/v1alpha1",
+        "kind": "XPostgresDatabase",
+        "metadata": {"name": "ledger"},
+        "spec": {"namespace": "accounting"},
+    }
     rsp, _ = f.converge(xr)
     cluster = f.manifests(rsp)[keys.CLUSTER]
     assert (cluster["metadata"]["name"], cluster["metadata"]["namespace"]) == ("postgres-ledger", "accounting")
@@ -177,7 +188,9 @@ def _backup(method: str, phase: str = "completed", **status) -> dict:
     }
 
 
-RESTORING = f.composite("PostgresDatabase", {"databaseName": "shop", "restore": {"backupName": "nightly"}}, name="shop-copy")
+RESTORING = f.composite(
+    "PostgresDatabase", {"databaseName": "shop", "restore": {"backupName": "nightly"}}, name="shop-copy"
+)
 
 
 def _with_secret_ready(required: dict) -> list[dict]:
@@ -198,7 +211,9 @@ def test_restore_waits_for_the_backup_to_be_found_and_completed():
 
 
 def test_restore_from_a_snapshot_backup():
-    required = {restore.RESTORE_BACKUP: [_backup("volumeSnapshot", snapshotBackupStatus={"elements": [{"type": "PG_DATA"}]})]}
+    required = {
+        restore.RESTORE_BACKUP: [_backup("volumeSnapshot", snapshotBackupStatus={"elements": [{"type": "PG_DATA"}]})]
+    }
     rsp = f.run(f.request(RESTORING, _with_secret_ready(required), required))
     assert f.manifests(rsp)[keys.CLUSTER]["spec"]["bootstrap"] == {
         "recovery": {
@@ -222,16 +237,33 @@ def test_a_restored_cluster_keeps_its_bootstrap_after_the_backup_is_pruned():
 
 def test_restore_refusals_say_why():
     cases = [
-        ({"pointInTime": "2026-11-26T10:30:00Z"}, _backup("volumeSnapshot"), "spec.restore.pointInTime", "needs a WAL archive"),
-        ({}, _backup("volumeSnapshot", phase="failed", error="snapshot timed out"), "spec.restore.backupName", "snapshot timed out"),
-        ({}, _backup("volumeSnapshot", snapshotBackupStatus={"elements": [{"type": "PG_DATA"}, {"type": "PG_WAL"}]}),
-         "spec.restore.backupName", "set instance.walStorage"),
+        (
+            {"pointInTime": "2026-11-26T10:30:00Z"},
+            _backup("volumeSnapshot"),
+            "spec.restore.pointInTime",
+            "needs a WAL archive",
+        ),
+        (
+            {},
+            _backup("volumeSnapshot", phase="failed", error="snapshot timed out"),
+            "spec.restore.backupName",
+            "snapshot timed out",
+        ),
+        (
+            {},
+            _backup("volumeSnapshot", snapshotBackupStatus={"elements": [{"type": "PG_DATA"}, {"type": "PG_WAL"}]}),
+            "spec.restore.backupName",
+            "set instance.walStorage",
+        ),
         ({}, _backup("plugin"), "spec.restore.backupName", "needs backup.method 'objectStore'"),
         ({}, _backup("barmanObjectStore"), "spec.restore.backupName", "only volumeSnapshot and plugin"),
-    ]  # fmt: skip
+    ]
     for restore_spec, backup, field, says in cases:
-        xr = f.composite("PostgresDatabase", {"databaseName": "shop", "restore": {"backupName": "nightly", **restore_spec}},
-                         name="shop-copy")  # fmt: skip
+        xr = f.composite(
+            "PostgresDatabase",
+            {"databaseName": "shop", "restore": {"backupName": "nightly", **restore_spec}},
+            name="shop-copy",
+        )
         required = {restore.RESTORE_BACKUP: [backup]}
         observed = _observed(f.run(f.request(xr, required=required)))
         message = f.fatal(f.run(f.request(xr, observed, required)))
@@ -239,19 +271,21 @@ def test_restore_refusals_say_why():
 
 
 def test_point_in_time_recovery_from_the_object_store():
-    from tests.test_validation import OBJECT_STORE_INPUT
-
-    spec = {"databaseName": "shop", "backup": {"method": "objectStore"},
-            "restore": {"backupName": "nightly", "pointInTime": "2026-11-26T10:30:00Z"}}  # fmt: skip
+    spec = {
+        "databaseName": "shop",
+        "backup": {"method": "objectStore"},
+        "restore": {"backupName": "nightly", "pointInTime": "2026-11-26T10:30:00Z"},
+    }
     xr = f.composite("PostgresDatabase", spec, name="shop-copy")
     backup = _backup("plugin", backupId="20261126T030002", stoppedAt="2026-11-26T03:04:10Z")
-    s3 = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "minio", "namespace": "crossplane-system"},
-          "data": {"ACCESS_KEY_ID": "YQ==", "ACCESS_SECRET_KEY": "Yg=="}}  # fmt: skip
-    required = {restore.RESTORE_BACKUP: [backup], "postgres-object-store-admin-credentials": [s3]}
+    required = {restore.RESTORE_BACKUP: [backup], "postgres-object-store-admin-credentials": [S3_SECRET]}
     rsp, _ = f.converge(xr, required=required, function_input=OBJECT_STORE_INPUT)
     spec = f.manifests(rsp)[keys.CLUSTER]["spec"]
     assert spec["bootstrap"]["recovery"]["source"] == "origin"
-    assert spec["bootstrap"]["recovery"]["recoveryTarget"] == {"backupID": "20261126T030002", "targetTime": "2026-11-26T10:30:00Z"}
+    assert spec["bootstrap"]["recovery"]["recoveryTarget"] == {
+        "backupID": "20261126T030002",
+        "targetTime": "2026-11-26T10:30:00Z",
+    }
     assert spec["externalClusters"][0]["plugin"]["parameters"] == {
         "barmanObjectName": "postgres-shop-copy-backup-store",
         "serverName": "postgres-shop",

@@ -17,15 +17,10 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from function.compose import restore
 from tests.support import function as f
 from tests.support import golden, schemas
+from tests.support.data import OBJECT_STORE_INPUT
+from tests.support.data import S3_SECRET as S3
 from tests.support.paths import GOLDEN
-from tests.test_validation import OBJECT_STORE_INPUT
 
-S3 = {
-    "apiVersion": "v1",
-    "kind": "Secret",
-    "metadata": {"name": "minio", "namespace": "crossplane-system"},
-    "data": {"ACCESS_KEY_ID": "a2V5", "ACCESS_SECRET_KEY": "c2VjcmV0"},
-}
 SNAPSHOT_BACKUP = {
     "apiVersion": "postgresql.cnpg.io/v1",
     "kind": "Backup",
@@ -37,7 +32,11 @@ PLUGIN_BACKUP = {
     "apiVersion": "postgresql.cnpg.io/v1",
     "kind": "Backup",
     "metadata": {"name": "nightly", "namespace": "shop"},
-    "spec": {"cluster": {"name": "postgres-shop"}, "method": "plugin", "pluginConfiguration": {"name": "barman-cloud.cloudnative-pg.io"}},
+    "spec": {
+        "cluster": {"name": "postgres-shop"},
+        "method": "plugin",
+        "pluginConfiguration": {"name": "barman-cloud.cloudnative-pg.io"},
+    },
     "status": {"phase": "completed", "backupId": "20261126T030002", "stoppedAt": "2026-11-26T03:04:10Z"},
 }
 
@@ -63,33 +62,84 @@ CASES = [
     Case("version-18", {"instance": {"version": 18}}),
     Case("storage", {"instance": {"storage": {"size": "50Gi", "storageClass": "longhorn-ssd"}}}),
     Case("wal-storage", {"instance": {"walStorage": {"size": "4Gi", "storageClass": "longhorn-ssd"}}}),
-    Case("resources", {"instance": {"resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": 1, "memory": "1Gi"}}}}),
-    Case("parameters", {"instance": {"parameters": {"max_connections": "200", "pg_stat_statements.track": "all", "wal_level": "logical"}}}),
+    Case(
+        "resources",
+        {
+            "instance": {
+                "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": 1, "memory": "1Gi"}}
+            }
+        },
+    ),
+    Case(
+        "parameters",
+        {
+            "instance": {
+                "parameters": {"max_connections": "200", "pg_stat_statements.track": "all", "wal_level": "logical"}
+            }
+        },
+    ),
     Case("backup-schedule-and-retention", {"backup": {"schedule": "0 30 1 * * 0", "retentionDays": 30}}),
     Case("backup-none", {"backup": {"method": "none"}}),
     Case("backup-disabled", {"backup": {"enabled": False}}),
-    Case("backup-object-store", {"backup": {"method": "objectStore", "retentionDays": 14}},
-         function_input=OBJECT_STORE_INPUT, required={"postgres-object-store-admin-credentials": [S3]}),
-    Case("object-store-without-encryption", {"backup": {"method": "objectStore"}},
-         function_input=_input(backup={"objectStore": {**OBJECT_STORE_INPUT["backup"]["objectStore"], "encryption": "none",
-                                                        "compression": "bzip2"}}),
-         required={"postgres-object-store-admin-credentials": [S3]}),
-    Case("restore-snapshot", {"databaseName": "shop", "instance": {"walStorage": {"size": "2Gi"}}, "restore": {"backupName": "nightly"}},
-         claim_name="shop-restored", required={restore.RESTORE_BACKUP: [SNAPSHOT_BACKUP]}),
-    Case("restore-point-in-time", {"databaseName": "shop", "backup": {"method": "objectStore"},
-                                   "restore": {"backupName": "nightly", "pointInTime": "2026-11-26T10:30:00+01:00"}},
-         claim_name="shop-restored", function_input=OBJECT_STORE_INPUT,
-         required={restore.RESTORE_BACKUP: [PLUGIN_BACKUP], "postgres-object-store-admin-credentials": [S3]}),
+    Case(
+        "backup-object-store",
+        {"backup": {"method": "objectStore", "retentionDays": 14}},
+        function_input=OBJECT_STORE_INPUT,
+        required={"postgres-object-store-admin-credentials": [S3]},
+    ),
+    Case(
+        "object-store-without-encryption",
+        {"backup": {"method": "objectStore"}},
+        function_input=_input(
+            backup={
+                "objectStore": {
+                    **OBJECT_STORE_INPUT["backup"]["objectStore"],
+                    "encryption": "none",
+                    "compression": "bzip2",
+                }
+            }
+        ),
+        required={"postgres-object-store-admin-credentials": [S3]},
+    ),
+    Case(
+        "restore-snapshot",
+        {"databaseName": "shop", "instance": {"walStorage": {"size": "2Gi"}}, "restore": {"backupName": "nightly"}},
+        claim_name="shop-restored",
+        required={restore.RESTORE_BACKUP: [SNAPSHOT_BACKUP]},
+    ),
+    Case(
+        "restore-point-in-time",
+        {
+            "databaseName": "shop",
+            "backup": {"method": "objectStore"},
+            "restore": {"backupName": "nightly", "pointInTime": "2026-11-26T10:30:00+01:00"},
+        },
+        claim_name="shop-restored",
+        function_input=OBJECT_STORE_INPUT,
+        required={restore.RESTORE_BACKUP: [PLUGIN_BACKUP], "postgres-object-store-admin-credentials": [S3]},
+    ),
     Case("credentials-secret-name", {"credentialsSecretName": "shop-db"}),
     Case("deletion-policy-delete", {"deletionPolicy": "Delete"}),
     Case("claim-name-with-dashes", {}, claim_name="web-shop-eu"),
-    Case("platform-defaults", {}, function_input=_input(
-        postgres={"version": 17, "storageClass": "nvme", "storageSize": "5Gi", "instances": 2},
-        backup={"schedule": "0 15 2 * * *", "retentionDays": 3, "volumeSnapshot": {"className": "longhorn-snap"},
-                "pruneImage": "registry.home.arpa/tools/kubectl:1.34"})),
-    Case("claim-overrides-platform", {"instance": {"version": 16, "storage": {"size": "1Gi"}}, "backup": {"retentionDays": 1}},
-         function_input=_input(postgres={"version": 17, "storageSize": "5Gi"}, backup={"retentionDays": 3})),
-]  # fmt: skip
+    Case(
+        "platform-defaults",
+        {},
+        function_input=_input(
+            postgres={"version": 17, "storageClass": "nvme", "storageSize": "5Gi", "instances": 2},
+            backup={
+                "schedule": "0 15 2 * * *",
+                "retentionDays": 3,
+                "volumeSnapshot": {"className": "longhorn-snap"},
+                "pruneImage": "registry.home.arpa/tools/kubectl:1.34",
+            },
+        ),
+    ),
+    Case(
+        "claim-overrides-platform",
+        {"instance": {"version": 16, "storage": {"size": "1Gi"}}, "backup": {"retentionDays": 1}},
+        function_input=_input(postgres={"version": 17, "storageSize": "5Gi"}, backup={"retentionDays": 3}),
+    ),
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

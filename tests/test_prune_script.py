@@ -58,7 +58,9 @@ def _run(tmp_path: pathlib.Path, backups: list[tuple[str, str, str, str]], reten
         "BACKUPS": str(tmp_path / "backups.tsv"),
         "DELETED": str(deleted),
     }
-    proc = subprocess.run(["/bin/sh", "-c", PRUNE_SCRIPT], env=env, capture_output=True, text=True, timeout=30, check=False)
+    proc = subprocess.run(
+        ["/bin/sh", "-c", PRUNE_SCRIPT], env=env, capture_output=True, text=True, timeout=30, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     return deleted.read_text().split()
 

@@ -43,7 +43,9 @@ def test_assume_ready_shows_everything_the_claim_becomes_with_secrets_masked():
 
 
 def test_show_secrets_reveals_the_generated_password():
-    docs = [d for d in yaml.safe_load_all(_render("--show-secrets", "examples/postgresdatabase/claim.yaml").stdout) if d]
+    docs = [
+        d for d in yaml.safe_load_all(_render("--show-secrets", "examples/postgresdatabase/claim.yaml").stdout) if d
+    ]
     password = base64.b64decode(_secret(docs)["data"]["password"]).decode()
     assert len(password) == 32 and password.isalnum()
 
@@ -63,7 +65,13 @@ def test_input_can_be_a_platform_defaults_or_a_composition(tmp_path):
     platform = tmp_path / "platform.yaml"
     platform.write_text("apiVersion: fn.tau.home.arpa/v1alpha1\nkind: PlatformDefaults\npostgres: {version: 17}\n")
     for source in (platform, REPO / "apis" / "postgresdatabase" / "composition.yaml"):
-        docs = [d for d in yaml.safe_load_all(_render("--assume-ready", "--input", str(source), "examples/postgresdatabase/claim.yaml").stdout) if d]
+        docs = [
+            d
+            for d in yaml.safe_load_all(
+                _render("--assume-ready", "--input", str(source), "examples/postgresdatabase/claim.yaml").stdout
+            )
+            if d
+        ]
         cluster = next(d["spec"]["forProvider"]["manifest"] for d in docs if d.get("kind") == "Object"
                        and d["spec"]["forProvider"]["manifest"]["kind"] == "Cluster")  # fmt: skip
         expected = "17" if source == platform else "15"
@@ -91,5 +99,7 @@ def test_clear_errors_for_files_that_are_not_claims(tmp_path):
 
 
 def test_generate_check_passes_on_the_committed_tree():
-    proc = subprocess.run(crossplane.function_command("generate", "--check"), capture_output=True, text=True, cwd=REPO, check=False)
+    proc = subprocess.run(
+        crossplane.function_command("generate", "--check"), capture_output=True, text=True, cwd=REPO, check=False
+    )
     assert proc.returncode == 0, proc.stderr

@@ -87,11 +87,13 @@ NAME_RULES = [
     (names.extension_problem, "uuid-ossp", None),
     (names.extension_problem, "pg_trgm", None),
     (names.extension_problem, "-x", "not an extension name"),
-    (names.extension_problem, "a\"b", "not an extension name"),
+    (names.extension_problem, 'a"b', "not an extension name"),
 ]
 
 
-@pytest.mark.parametrize(("rule", "value", "says"), NAME_RULES, ids=[f"{r.__name__}:{v[:20]}" for r, v, _ in NAME_RULES])
+@pytest.mark.parametrize(
+    ("rule", "value", "says"), NAME_RULES, ids=[f"{r.__name__}:{v[:20]}" for r, v, _ in NAME_RULES]
+)
 def test_names(rule, value, says):
     problem = rule(value)
     if says is None:

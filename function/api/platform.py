@@ -52,9 +52,7 @@ class S3Credentials(TauModel):
     name: KubernetesName = Field(description="Secret holding the access keys.")
     namespace: DNSLabel = Field(description="Namespace of that Secret (e.g. crossplane-system).")
     accessKeyIdKey: str = Field("ACCESS_KEY_ID", max_length=253, description="Key of the access key id.")
-    secretAccessKeyKey: str = Field(
-        "ACCESS_SECRET_KEY", max_length=253, description="Key of the secret access key."
-    )
+    secretAccessKeyKey: str = Field("ACCESS_SECRET_KEY", max_length=253, description="Key of the secret access key.")
 
 
 class ObjectStoreTarget(TauModel):

@@ -77,9 +77,7 @@ RoleName = Annotated[
 ClusterName = Annotated[
     str,
     _validator(names.cnpg_cluster_problem),
-    WithJsonSchema(
-        {"type": "string", "maxLength": names.CNPG_CLUSTER_MAX, "pattern": names.DNS1035_LABEL.pattern}
-    ),
+    WithJsonSchema({"type": "string", "maxLength": names.CNPG_CLUSTER_MAX, "pattern": names.DNS1035_LABEL.pattern}),
 ]
 ExtensionName = Annotated[
     str,
@@ -111,9 +109,7 @@ def _check_point_in_time(value: str) -> str:
     except ValueError:
         moment = None
     if moment is None or "T" not in value.upper() or moment.tzinfo is None:
-        raise ValueError(
-            f"{show(value)} is not an RFC 3339 timestamp with a time zone, such as '2026-11-27T10:30:00Z'"
-        )
+        raise ValueError(f"{show(value)} is not an RFC 3339 timestamp with a time zone, such as '2026-11-27T10:30:00Z'")
     return value
 
 
@@ -158,7 +154,7 @@ class Instance(TauModel):
     resources: Resources | None = Field(None, description="CPU and memory for each PostgreSQL instance.")
     parameters: dict[str, str] = Field(
         default_factory=dict,
-        description="postgresql.conf parameters; values are strings (max_connections: \"200\"). "
+        description='postgresql.conf parameters; values are strings (max_connections: "200"). '
         "Parameters CloudNativePG manages itself are refused.",
         max_length=128,
     )
@@ -175,7 +171,8 @@ class Instance(TauModel):
                 raise ValueError(f"the value of {key} must be one line of at most {MAX_PARAMETER_VALUE} characters")
             if key == "wal_level" and value not in {"replica", "logical"}:
                 raise ValueError(
-                    f"wal_level {show(value)} is not allowed; CloudNativePG archives WAL and needs 'replica' or 'logical'"
+                    f"wal_level {show(value)} is not allowed; "
+                    "CloudNativePG archives WAL and needs 'replica' or 'logical'"
                 )
         return parameters
 
@@ -298,4 +295,6 @@ class DatabaseStatus(TauModel):
     readyInstances: int | None = Field(None, description="Instances that are ready.")
     backupMethod: str | None = Field(None, description="volumeSnapshot, objectStore or none.")
     lastSuccessfulBackup: str | None = Field(None, description="When the last backup completed.")
-    firstRecoverabilityPoint: str | None = Field(None, description="The earliest point the database can be restored to.")
+    firstRecoverabilityPoint: str | None = Field(
+        None, description="The earliest point the database can be restored to."
+    )

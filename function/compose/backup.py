@@ -20,7 +20,7 @@ from function.compose.database import BARMAN_PLUGIN, CNPG_API_VERSION
 from function.compose.plan import DatabasePlan
 from function.compose.types import Requirement
 
-S3_SECRET = "postgres-object-store-admin-credentials"
+S3_SECRET = "postgres-object-store-admin-credentials"  # noqa: S105 - a requirement name, not a secret
 PRUNE_SCHEDULE = "30 4 * * *"  # a Kubernetes CronJob: five fields, daily at 04:30
 
 # POSIX sh + kubectl. Deletes this cluster's scheduled Backups (completed or
@@ -176,7 +176,7 @@ def prune_cron_job_manifest(plan: DatabasePlan, suspend: bool) -> dict:
         {"name": "NAMESPACE", "value": plan.namespace},
         {"name": "SCHEDULED_BACKUP", "value": names.scheduled_backup_name(plan.cluster)},
         {"name": "RETENTION_DAYS", "value": str(plan.retention_days)},
-        {"name": "HOME", "value": "/tmp"},
+        {"name": "HOME", "value": "/tmp"},  # noqa: S108 - a private emptyDir: the root filesystem is read-only
     ]
     container = {
         "name": "prune",
@@ -189,7 +189,7 @@ def prune_cron_job_manifest(plan: DatabasePlan, suspend: bool) -> dict:
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - the pod's own emptyDir
     }
     pod = {
         "serviceAccountName": name,

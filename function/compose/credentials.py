@@ -25,7 +25,7 @@ PASSWORD_LENGTH = 32
 # Letters and digits only: safe in a URL, a shell and a libpq connection string.
 _ALPHABET = string.ascii_letters + string.digits
 PORT = 5432
-LIVE_SECRET = "postgres-credentials-secret"
+LIVE_SECRET = "postgres-credentials-secret"  # noqa: S105 - a requirement name, not a secret
 
 
 def requirement(plan: DatabasePlan) -> Requirement:

@@ -27,7 +27,7 @@ CLUSTER = "postgres-cluster"
 DATABASE = "postgres-database"
 SCHEDULED_BACKUP = "postgres-scheduled-backup"
 OBJECT_STORE = "postgres-object-store"
-OBJECT_STORE_SECRET = "postgres-object-store-credentials"
+OBJECT_STORE_SECRET = "postgres-object-store-credentials"  # noqa: S105 - a resource key, not a secret
 PRUNE_SERVICE_ACCOUNT = "postgres-backup-prune-serviceaccount"
 PRUNE_ROLE = "postgres-backup-prune-role"
 PRUNE_ROLE_BINDING = "postgres-backup-prune-rolebinding"
@@ -202,7 +202,9 @@ def _check_growth(observed: Observed, plan_storage: StoragePlan, wal: StoragePla
         if new is None:
             problems.append(Problem(field.rsplit(".", 1)[0], "the WAL volume exists and cannot be removed"))
         elif quantity.parse(new) < quantity.parse(old):
-            problems.append(Problem(field, f"{show(new)} is smaller than the current {show(old)}; volumes cannot shrink"))
+            problems.append(
+                Problem(field, f"{show(new)} is smaller than the current {show(old)}; volumes cannot shrink")
+            )
 
 
 def _check_version(observed: Observed, version: int, prefix: str, problems: list[Problem]) -> None:
@@ -212,7 +214,9 @@ def _check_version(observed: Observed, version: int, prefix: str, problems: list
         return
     field = f"{prefix}.instance.version"
     if version < old:
-        problems.append(Problem(field, f"{version} is lower than the running major version {old}; PostgreSQL cannot be downgraded"))
+        problems.append(
+            Problem(field, f"{version} is lower than the running major version {old}; PostgreSQL cannot be downgraded")
+        )
     elif version < 16:
         problems.append(Problem(field, f"{version}: CloudNativePG upgrades in place only to version 16 or later"))
 

@@ -1,5 +1,7 @@
-"""A database, end to end: what a PostgresDatabase (or a TauApplication's
-`database`) becomes, in the order the resources can exist.
+"""A database, end to end: what a PostgresDatabase becomes, in dependency order.
+
+The same code composes a TauApplication's `database`, so both give the same
+resources with the same names.
 
 Gating: the Cluster waits for its credentials Secret (CNPG reads it at
 bootstrap) and, for objectStore backups, for its ObjectStore; the Database,
@@ -15,7 +17,6 @@ from function import names, objects, status
 from function.api.platform import PlatformDefaults
 from function.api.postgres import PostgresDatabaseSpec
 from function.compose import backup, credentials, database, restore
-from function.compose.spec import parse_spec
 from function.compose.plan import (
     CLUSTER,
     CREDENTIALS,
@@ -30,6 +31,7 @@ from function.compose.plan import (
     DatabasePlan,
     plan_database,
 )
+from function.compose.spec import parse_spec
 from function.compose.types import Identity, Outcome
 from function.observed import Observed, dig
 
@@ -37,7 +39,9 @@ from function.observed import Observed, dig
 class DatabaseComposer:
     """Composes the resources of one database into an Outcome."""
 
-    def __init__(self, plan: DatabasePlan, platform: PlatformDefaults, observed: Observed, outcome: Outcome, field: str):
+    def __init__(
+        self, plan: DatabasePlan, platform: PlatformDefaults, observed: Observed, outcome: Outcome, field: str
+    ):
         self.plan = plan
         self.platform = platform
         self.observed = observed
@@ -104,7 +108,9 @@ class DatabaseComposer:
                 f"{ref.accessKeyIdKey} and {ref.secretAccessKeyKey} (platform input backup.objectStore.credentials)"
             )
         target = self.platform.backup.objectStore
-        self._add(OBJECT_STORE, backup.object_store_manifest(plan, target.compression, target.encryption), objects.CREATED)
+        self._add(
+            OBJECT_STORE, backup.object_store_manifest(plan, target.compression, target.encryption), objects.CREATED
+        )
         ready = self.observed.is_ready(OBJECT_STORE) and self.observed.is_ready(OBJECT_STORE_SECRET)
         if not self.observed.is_ready(OBJECT_STORE):
             self._wait(f"ObjectStore {names.object_store_name(plan.cluster)} to be created")
@@ -130,7 +136,9 @@ class DatabaseComposer:
     def _database(self, cluster_ready: bool) -> None:
         if not (cluster_ready or self.observed.has(DATABASE)):
             return
-        self._add(DATABASE, database.database_manifest(self.plan, self.observed.manifest(DATABASE)), objects.DATABASE_APPLIED)
+        self._add(
+            DATABASE, database.database_manifest(self.plan, self.observed.manifest(DATABASE)), objects.DATABASE_APPLIED
+        )
         if not self.observed.is_ready(DATABASE):
             message = dig(self.observed.live(DATABASE), "status", "message")
             self._wait(f"database {self.plan.database} to be applied" + (f" ({message})" if message else ""))
@@ -139,7 +147,9 @@ class DatabaseComposer:
         plan, exists = self.plan, self.observed.has(SCHEDULED_BACKUP)
         if plan.backup_method != "none":
             if cluster_ready or exists:
-                self._add(SCHEDULED_BACKUP, backup.scheduled_backup_manifest(plan, plan.backup_method, False), objects.CREATED)
+                self._add(
+                    SCHEDULED_BACKUP, backup.scheduled_backup_manifest(plan, plan.backup_method, False), objects.CREATED
+                )
             return
         if exists:
             # Backups switched off: suspend the schedule, keep the resource.

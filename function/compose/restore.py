@@ -39,7 +39,9 @@ def requirement(plan: DatabasePlan) -> Requirement | None:
     """The source Backup, while a restoring cluster has not been created yet."""
     if plan.restore is None:
         return None
-    return Requirement(RESTORE_BACKUP, f"{database.CNPG_API_VERSION}", "Backup", plan.restore.backup_name, plan.namespace)
+    return Requirement(
+        RESTORE_BACKUP, f"{database.CNPG_API_VERSION}", "Backup", plan.restore.backup_name, plan.namespace
+    )
 
 
 def _parse_time(value: str) -> datetime.datetime | None:
@@ -56,7 +58,9 @@ def _from_snapshot(plan: DatabasePlan, backup: dict, field: str) -> Bootstrap:
             f"Backup {show(plan.restore.backup_name)} is a volume snapshot backup; point-in-time recovery needs "
             "a WAL archive, which only objectStore backups have (CNPG would silently ignore the time)",
         )
-    kinds = {e.get("type") for e in dig(backup, "status", "snapshotBackupStatus", "elements") or () if isinstance(e, dict)}
+    kinds = {
+        e.get("type") for e in dig(backup, "status", "snapshotBackupStatus", "elements") or () if isinstance(e, dict)
+    }
     if "PG_WAL" in kinds and plan.wal_storage is None:
         raise SpecError.one(
             f"{field}.backupName",
@@ -139,7 +143,9 @@ def bootstrap(plan: DatabasePlan, observed: Observed, field: str) -> Bootstrap:
     """
     before = observed.manifest(CLUSTER)
     if before is not None and isinstance(dig(before, "spec", "bootstrap"), dict):
-        return Bootstrap(bootstrap=before["spec"]["bootstrap"], external_clusters=dig(before, "spec", "externalClusters"))
+        return Bootstrap(
+            bootstrap=before["spec"]["bootstrap"], external_clusters=dig(before, "spec", "externalClusters")
+        )
     if plan.restore is None:
         return Bootstrap(bootstrap=database.initdb(plan))
 
@@ -154,7 +160,8 @@ def bootstrap(plan: DatabasePlan, observed: Observed, field: str) -> Bootstrap:
     if phase == "failed":
         raise SpecError.one(
             f"{field}.backupName",
-            f"Backup {show(name)} failed ({dig(backup, 'status', 'error') or 'no reason given'}); choose another backup",
+            f"Backup {show(name)} failed ({dig(backup, 'status', 'error') or 'no reason given'}); "
+            "choose another backup",
         )
     if phase != "completed":
         return Bootstrap(waiting=f"Backup {name} to complete (phase: {phase or 'new'})")

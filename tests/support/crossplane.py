@@ -52,7 +52,9 @@ def served(*extra: str, port: int | None = None, env: dict | None = None,
     address = f"127.0.0.1:{port}"
     args = ["serve", "--address", address, *(extra or ("--insecure",))]
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(function_command(*args), stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(
+        function_command(*args), stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

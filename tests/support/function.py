@@ -37,8 +37,10 @@ def request(
     """A RunFunctionRequest. `required` answers requirements (in extra_resources when `legacy`, as Crossplane 1.20)."""
     req = fnv1.RunFunctionRequest(meta=fnv1.RequestMeta(tag="test"))
     req.observed.composite.resource.update(xr)
-    items = observed.items() if isinstance(observed, Mapping) else (
-        (d["metadata"]["annotations"][render.RESOURCE_NAME_ANNOTATION], d) for d in observed
+    items = (
+        observed.items()
+        if isinstance(observed, Mapping)
+        else ((d["metadata"]["annotations"][render.RESOURCE_NAME_ANNOTATION], d) for d in observed)
     )
     for key, body in items:
         req.observed.resources[key].resource.update(body)
@@ -66,7 +68,9 @@ def manifests(rsp: fnv1.RunFunctionResponse) -> dict[str, dict]:
     """The manifest inside each desired Object (or the Release itself), by key."""
     out = {}
     for key, body in desired(rsp).items():
-        out[key] = body.get("spec", {}).get("forProvider", {}).get("manifest", body) if body.get("kind") == "Object" else body
+        out[key] = (
+            body.get("spec", {}).get("forProvider", {}).get("manifest", body) if body.get("kind") == "Object" else body
+        )
     return out
 
 

@@ -12,8 +12,6 @@ import difflib
 import os
 import pathlib
 
-import yaml
-
 from function.generate import dump
 from function.render import mask_secrets
 
@@ -21,9 +19,13 @@ from function.render import mask_secrets
 def masked(docs: list[dict]) -> list[dict]:
     """Documents with every secret value replaced (the first password is random)."""
     out = []
-    for doc in docs:
-        doc = copy.deepcopy(doc)
-        manifest = (doc.get("spec") or {}).get("forProvider", {}).get("manifest") if isinstance(doc.get("spec"), dict) else None
+    for original in docs:
+        doc = copy.deepcopy(original)
+        manifest = (
+            (doc.get("spec") or {}).get("forProvider", {}).get("manifest")
+            if isinstance(doc.get("spec"), dict)
+            else None
+        )
         if isinstance(manifest, dict):
             mask_secrets(manifest)
         elif doc.get("kind") == "Secret":
@@ -35,8 +37,8 @@ def masked(docs: list[dict]) -> list[dict]:
 def readable(docs: list[dict]) -> list[dict]:
     """Documents with Secret `data` shown decoded, so a reviewer can read a golden file."""
     out = []
-    for doc in docs:
-        doc = copy.deepcopy(doc)
+    for original in docs:
+        doc = copy.deepcopy(original)
         spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
         manifest = (spec.get("forProvider") or {}).get("manifest") if doc.get("kind") == "Object" else doc
         if isinstance(manifest, dict) and manifest.get("kind") == "Secret" and isinstance(manifest.get("data"), dict):

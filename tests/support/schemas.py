@@ -57,7 +57,9 @@ def _strict(schema: Any) -> Any:
 def _crd_documents() -> list[dict]:
     docs = []
     for path in sorted(CRDS.rglob("*.yaml")):
-        docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == "CustomResourceDefinition")
+        docs.extend(
+            d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == "CustomResourceDefinition"
+        )
     for path in sorted((REPO / "package" / "input").glob("*.yaml")):
         docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
     return docs
@@ -113,7 +115,8 @@ def validate(manifest: dict) -> None:
         errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(manifest), key=lambda e: list(e.path))
         if errors:
             raise SchemaError(
-                f"{name} ({key[0]}): " + "; ".join(f"{'.'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors[:10])
+                f"{name} ({key[0]}): "
+                + "; ".join(f"{'.'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors[:10])
             )
         return
     if key[0] in BUILTIN_GROUPS:
