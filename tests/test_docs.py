@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import types
 import typing
 
 import pydantic
 import pytest
 
+from function.api.application import TauApplicationSpec
 from function.api.platform import PlatformDefaults
 from function.api.postgres import PostgresDatabaseSpec
 from tests.support.paths import REPO
@@ -16,40 +18,78 @@ USAGE = (REPO / "docs" / "POSTGRES_USAGE.md").read_text()
 README = (REPO / "README.md").read_text()
 
 
+def _models(annotation: object) -> list[tuple[type[pydantic.BaseModel], bool]]:
+    """The models a field holds, and whether in a list."""
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        return [(model, True) for model, _ in _models(typing.get_args(annotation)[0])]
+    if origin in (typing.Union, types.UnionType):
+        return [found for arg in typing.get_args(annotation) for found in _models(arg)]
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return [(annotation, False)]
+    return []
+
+
 def field_paths(model: type[pydantic.BaseModel], prefix: str = "") -> list[str]:
-    """Leaf field paths of a model, by alias (`instance.storage.size`)."""
+    """Leaf field paths by the names a user writes (aliases; `env[].name` in lists), hidden fields left out."""
     out = []
+    schema_fields = model.model_json_schema(by_alias=True).get("properties", {})
     for name, field in model.model_fields.items():
-        path = f"{prefix}{field.alias or name}"
-        nested = [a for a in (typing.get_args(field.annotation) or (field.annotation,))
-                  if isinstance(a, type) and issubclass(a, pydantic.BaseModel)]  # fmt: skip
-        if nested:
-            for sub in nested:
-                out += field_paths(sub, f"{path}.")
-        else:
-            out.append(path)
+        alias = field.alias or name
+        if alias not in schema_fields:
+            continue
+        models = _models(field.annotation)
+        for sub, in_list in models:
+            out += field_paths(sub, f"{prefix}{alias}{'[]' if in_list else ''}.")
+        if not models:
+            out.append(f"{prefix}{alias}")
     return out
 
 
-def _documented(path: str) -> bool:
-    # A row may document siblings together: `instance.resources.requests` / `.limits`, `.name` / `.namespace`.
-    leaf = path.rsplit(".", 1)[-1]
-    return f"`{path}`" in USAGE or any(
-        f"`{path.rsplit('.', 2)[0]}" in line and f"`.{leaf}`" in line for line in USAGE.splitlines()
-    )
+def section(heading: str) -> str:
+    """A `## ` section of the usage guide."""
+    start = USAGE.index(heading)
+    end = USAGE.find("\n## ", start + len(heading))
+    return USAGE[start : end if end != -1 else None]
 
 
-@pytest.mark.parametrize("path", field_paths(PostgresDatabaseSpec))
-def test_every_claim_field_is_documented(path):
-    parent = path.rsplit(".", 1)[0]
-    assert _documented(path) or (
-        parent.endswith(("requests", "limits")) and "`cpu`, `memory`, `ephemeral-storage`" in USAGE
-    ), path
+def documented(path: str, text: str) -> bool:
+    """Whether a table row of `text` documents `path` (siblings may share a row: `a.b` / `.c`)."""
+    if f"`{path}`" in text:
+        return True
+    parent, leaf = path.rsplit(".", 1) if "." in path else ("", path)
+    if parent.endswith(("requests", "limits")):
+        return "`cpu`, `memory`, `ephemeral-storage`" in text
+    return any(f"`{parent.rsplit('.', 1)[0]}" in line and f"`.{leaf}`" in line for line in text.splitlines())
+
+
+POSTGRES_FIELDS = field_paths(PostgresDatabaseSpec)
+
+
+@pytest.mark.parametrize("path", POSTGRES_FIELDS)
+def test_every_postgres_database_field_is_documented(path):
+    assert documented(path, section("## PostgresDatabase fields")), path
+
+
+@pytest.mark.parametrize("path", field_paths(TauApplicationSpec))
+def test_every_tau_application_field_is_documented(path):
+    text = section("## TauApplication: an application with its database")
+    inherited = path.removeprefix("database.")
+    if path.startswith("database.") and inherited in POSTGRES_FIELDS and inherited != "databaseName":
+        # Documented once, in the PostgresDatabase table, which the section points to.
+        assert "`database.<any PostgresDatabase field>`" in text and "(#postgresdatabase-fields)" in text
+        return
+    assert documented(path, text), path
 
 
 @pytest.mark.parametrize("path", [p for p in field_paths(PlatformDefaults) if p not in ("apiVersion", "kind")])
 def test_every_input_field_is_documented(path):
-    assert _documented(path), path
+    assert documented(path, section("## Platform defaults (the function input)")), path
+
+
+def test_the_examples_the_guide_names_exist():
+    for name in set(re.findall(r"examples/([\w-]+)/", USAGE + README)):
+        assert (REPO / "examples" / name).is_dir(), name
 
 
 def test_the_readme_commands_exist():

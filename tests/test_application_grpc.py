@@ -1,0 +1,64 @@
+"""TauApplication through the real gRPC server (`function-tau serve --insecure` on loopback).
+
+The server answers exactly what the in-process runner answers, reconcile by
+reconcile, and a refused claim is a fatal result, never a gRPC error.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+from function.compose import application as app
+from function.compose import credentials
+from tests.support import crossplane
+from tests.support import function as f
+
+KIND = "TauApplication"
+POSTGRES_EXAMPLE = {
+    "image": "postgres:15-alpine",
+    "command": ["sleep", "3600"],
+    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}},
+    "database": {"enabled": True, "extensions": ["uuid-ossp", "pgcrypto"]},
+}
+LIVE_SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "postgres-example-postgres-credentials", "namespace": "apps"},
+    "data": {"password": base64.b64encode(b"SamePasswordForBothRunners012345").decode()},
+}
+
+
+def test_the_server_converges_the_postgres_example_like_the_in_process_runner(function_address):
+    xr = f.composite(KIND, {**POSTGRES_EXAMPLE, "port": 5432}, name="postgres-example", namespace="apps")
+    required = {credentials.LIVE_SECRET: [LIVE_SECRET]}
+    observed: list[dict] = []
+    for _ in range(10):
+        req = f.request(xr, observed, required)
+        served = crossplane.call(function_address, req)
+        local = f.run(req)
+        assert served.SerializeToString(deterministic=True) == local.SerializeToString(deterministic=True)
+        if served.desired.composite.ready == fnv1.READY_TRUE:
+            break
+        observed = f.observe(served)
+    assert served.desired.composite.ready == fnv1.READY_TRUE
+    env = f.manifests(served)[app.DEPLOYMENT]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert [e["valueFrom"]["secretKeyRef"]["key"] for e in env] == list(app.INJECTED_VARIABLES)
+    assert f.status(served)["availableReplicas"] == 1
+
+
+def test_a_refused_claim_is_a_fatal_result_not_a_grpc_error(function_address):
+    xr = f.composite(KIND, {"image": "nginx", "ingress": {"host": "shop.home.arpa"}})
+    rsp = crossplane.call(function_address, f.request(xr))
+    assert f.fatal(rsp).startswith("spec.ingress: needs spec.port")
+    assert not rsp.desired.resources
+    assert f.conditions(rsp)[app.APPLICATION_READY].reason == "InvalidSpec"
+
+
+def test_garbage_in_the_spec_is_a_readable_result(function_address):
+    xr = f.composite(KIND, {"image": {"nested": [1, 2, {"x": None}]}, "database": [], "env": "PATH=/"})
+    rsp = crossplane.call(function_address, f.request(xr))
+    message = f.fatal(rsp)
+    assert "spec.image:" in message and "spec.database:" in message and "spec.env:" in message
+    assert all(r.reason != "InternalError" for r in rsp.results)

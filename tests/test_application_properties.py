@@ -1,0 +1,225 @@
+"""SPEC §7 invariants for TauApplication, as hypothesis properties.
+
+1. Deterministic: the same request gives the same response, byte for byte.
+2. Bad input never destroys anything: an invalid spec is a fatal result naming
+   a field, with no desired resources; no spec drops the database or the
+   Deployment once they exist.
+3. No crash on any input.
+4. Tenancy: everything goes to the claim's namespace; nothing is read outside it.
+5. Every composed manifest validates against its upstream schema.
+Plus: the password never reaches a result, a condition, the status, the logs
+or an application resource.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import re
+import string
+
+import structlog
+from crossplane.function import logging
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from function.compose import application as app
+from function.compose import credentials
+from function.compose import plan as keys
+from tests.support import function as f
+from tests.support import schemas
+
+KIND = "TauApplication"
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+IMAGES = st.sampled_from(
+    ["nginx", "nginx:1.27", "postgres:15-alpine", "ghcr.io/org/app:1.0", "registry.home.arpa:5000/a/b-c/d_e:v1.2.3",
+     "docker.io/library/busybox@sha256:" + "f" * 64]
+)  # fmt: skip
+ENV_NAMES = st.one_of(
+    st.sampled_from([*app.INJECTED_VARIABLES, "PGSSLMODE", "app.mode", "-x"]),
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,12}", fullmatch=True),
+)
+ENV = st.lists(
+    st.fixed_dictionaries({"name": ENV_NAMES}, optional={"value": st.text(max_size=20)}),
+    max_size=8,
+    unique_by=lambda e: e["name"],
+)
+ARGS = st.lists(st.text(max_size=12), max_size=4)
+RESOURCES = st.sampled_from(
+    [None, {"requests": {"cpu": "50m", "memory": "64Mi"}}, {"limits": {"cpu": 1, "memory": "1Gi"}},
+     {"requests": {"cpu": "100m"}, "limits": {"cpu": "200m", "ephemeral-storage": "1Gi"}}]
+)  # fmt: skip
+HOSTS = st.sampled_from(["app.home.arpa", "a.b", "x-1.example.org", "localhost"])
+TLS = st.one_of(st.none(), st.fixed_dictionaries({"clusterIssuer": st.sampled_from(["ca", "letsencrypt-prod"])}))
+DATABASE = st.fixed_dictionaries(
+    {"enabled": st.booleans()},
+    optional={
+        "name": st.sampled_from(["app", "store_1", "_x"]),
+        "storageSize": st.sampled_from(["1Gi", "5Gi", "500Mi", 2]),
+        "extensions": st.lists(st.sampled_from(["uuid-ossp", "pgcrypto", "pg_trgm", "hstore"]), unique=True, max_size=3),
+        "owner": st.sampled_from(["app_owner", "u"]),
+        "backup": st.sampled_from([{"enabled": False}, {"method": "none"}, {"retentionDays": 3},
+                                   {"schedule": "0 0 1 * * *"}]),
+        "deletionPolicy": st.sampled_from(["Retain", "Delete"]),
+        "instance": st.sampled_from([{"version": 17}, {"instances": 2}, {"storage": {"storageClass": "ssd"}}]),
+    },
+)  # fmt: skip
+CLAIM_NAMES = st.sampled_from(["shop", "web-app", "a", "postgres-example"])
+NAMESPACES = st.sampled_from(["shop", "apps", "team-a"])
+
+
+@st.composite
+def valid_specs(draw) -> dict:
+    """Any valid TauApplication spec."""
+    spec: dict = {"image": draw(IMAGES)}
+    for field, strategy in (("command", ARGS), ("args", ARGS), ("resources", RESOURCES)):
+        value = draw(strategy)
+        if value:
+            spec[field] = value
+    if draw(st.booleans()):
+        spec["replicas"] = draw(st.integers(0, 100))
+    env = draw(ENV)
+    if env:
+        spec["env"] = env
+    if draw(st.booleans()):
+        spec["port"] = draw(st.integers(1, 65535))
+        if draw(st.booleans()):
+            spec["ingress"] = {"host": draw(HOSTS)}
+            if tls := draw(TLS):
+                spec["ingress"]["tls"] = tls
+            if draw(st.booleans()):
+                spec["ingress"]["className"] = "nginx"
+    spec["database"] = draw(DATABASE)
+    return spec
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+FIELDS = ["image", "command", "args", "replicas", "env", "resources", "port", "ingress", "database", "namespace"]
+DATABASE_FIELDS = ["enabled", "name", "storageSize", "extensions", "instance", "backup", "restore", "owner",
+                   "credentialsSecretName", "deletionPolicy", "namespace"]  # fmt: skip
+
+
+@st.composite
+def any_specs(draw) -> object:
+    """A valid spec with garbage in some of its fields, or garbage altogether."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(JSON)
+    spec = draw(valid_specs())
+    for field in draw(st.lists(st.sampled_from(FIELDS), max_size=3)):
+        spec[field] = draw(JSON)
+    database = spec.get("database")
+    if isinstance(database, dict):
+        for field in draw(st.lists(st.sampled_from(DATABASE_FIELDS), max_size=3)):
+            database[field] = draw(JSON)
+    return spec
+
+
+def _xr(spec: object, name: str = "shop", namespace: str = "shop") -> dict:
+    xr = f.composite(KIND, None, name=name, namespace=namespace)
+    xr["spec"] = spec
+    return xr
+
+
+FIELD = re.compile(r"^(spec|metadata\.name)[\w.\[\]-]*: ")
+
+
+@SETTINGS
+@given(spec=valid_specs(), name=CLAIM_NAMES, namespace=NAMESPACES)
+def test_deterministic_once_the_credentials_exist(spec, name, namespace):
+    xr = _xr(spec, name, namespace)
+    first = f.run(f.request(xr))
+    assert f.fatal(first) is None, f.fatal(first)
+    req = f.request(xr, f.observe(first))
+    one, two = f.run(req), f.run(req)
+    assert one.SerializeToString(deterministic=True) == two.SerializeToString(deterministic=True)
+
+
+@SETTINGS
+@given(spec=any_specs())
+def test_no_crash_and_a_refusal_names_the_field(spec):
+    rsp = f.run(f.request(_xr(spec)))
+    assert all(r.reason != "InternalError" for r in rsp.results), [r.message for r in rsp.results]
+    message = f.fatal(rsp)
+    if message is None:
+        return
+    assert not rsp.desired.resources
+    assert rsp.results[0].reason == "InvalidSpec"
+    assert FIELD.match(message), message
+    assert f.conditions(rsp)[app.APPLICATION_READY].status == fnv1.STATUS_CONDITION_FALSE
+
+
+@functools.cache
+def _existing() -> tuple[list[dict], frozenset[str]]:
+    """A converged application with a database, a Service and an Ingress: what exists."""
+    spec = {"image": "nginx", "port": 80, "ingress": {"host": "a.b"}, "database": {"enabled": True}}
+    rsp, _ = f.converge(_xr(spec))
+    return f.observe(rsp), frozenset(rsp.desired.resources)
+
+
+@SETTINGS
+@given(spec=any_specs())
+def test_nothing_that_exists_is_dropped_but_service_and_ingress(spec):
+    observed, existing = _existing()
+    rsp = f.run(f.request(_xr(spec), observed))
+    assert all(r.reason != "InternalError" for r in rsp.results)
+    if f.fatal(rsp):
+        assert not rsp.desired.resources  # Crossplane then keeps everything as it is
+        return
+    kept = existing - {app.SERVICE, app.INGRESS}
+    assert kept <= set(rsp.desired.resources), kept - set(rsp.desired.resources)
+
+
+@SETTINGS
+@given(
+    spec=valid_specs(),
+    # Marked, so it cannot be a word the output holds anyway (hypothesis draws words from the code).
+    password=st.text(string.ascii_letters + string.digits + "!#%&()*+,-./:;<=>?@[]^_{|}~", min_size=8, max_size=48).map(
+        lambda text: f"~pw~{text}~pw~"
+    ),
+)
+def test_the_password_reaches_only_the_credentials_secret(spec, password):
+    assume(password not in repr(spec))  # the user's own values may be anything
+    spec["database"]["enabled"] = True
+    spec["database"].pop("credentialsSecretName", None)
+    live = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "shop-postgres-credentials", "namespace": "shop"},
+        "data": {"password": base64.b64encode(password.encode()).decode()},
+    }
+    xr = _xr(spec)
+    logging.configure(level=logging.Level.DEBUG)
+    try:
+        with structlog.testing.capture_logs() as logs:
+            rsp, _ = f.converge(xr, required={credentials.LIVE_SECRET: [live]}, rounds=6)
+    finally:
+        logging.configure(level=logging.Level.DISABLED)
+    assert f.fatal(rsp) is None, f.fatal(rsp)
+    secret = f.manifests(rsp)[keys.CREDENTIALS]["data"]
+    assert base64.b64decode(secret["password"]).decode() == password
+    encoded = base64.b64encode(password.encode()).decode()
+    leaks = [str(f.status(rsp)), *(c.message for c in rsp.conditions), *(r.message for r in rsp.results), str(logs)]
+    leaks += [str(body) for key, body in f.desired(rsp).items() if key != keys.CREDENTIALS]
+    for text in leaks:
+        assert password not in text and encoded not in text
+
+
+@settings(SETTINGS, max_examples=20)  # schema validation is the slow part
+@given(spec=valid_specs(), name=CLAIM_NAMES, namespace=NAMESPACES)
+def test_everything_is_schema_valid_and_stays_in_the_claims_namespace(spec, name, namespace):
+    spec["namespace"] = namespace  # the same namespace is allowed; another one is refused
+    rsp, _ = f.converge(_xr(spec, name, namespace), rounds=6)
+    assert f.fatal(rsp) is None, f.fatal(rsp)
+    for key, manifest in f.manifests(rsp).items():
+        schemas.validate_composed(f.desired(rsp)[key])
+        assert manifest["metadata"]["namespace"] == namespace, key
+        subjects = manifest.get("subjects") or []
+        assert all(s.get("namespace") == namespace for s in subjects), key
+    for field in (rsp.requirements.resources, rsp.requirements.extra_resources):
+        assert all(selector.namespace == namespace for selector in field.values())
