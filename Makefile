@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TOOLS := .tools
 
-.PHONY: all venv render test lint generate crossplane-cli e2e e2e-kind bench clean
+.PHONY: all venv render test lint generate crossplane-cli e2e e2e-kind bench bench-quick clean
 
 all: test
 
@@ -42,5 +42,33 @@ lint: venv
 generate: venv
 	$(BIN)/function-tau generate
 
+# The benchmark (bench/run.py): function-tau, a no-op function on the same SDK
+# and a Go peer, served on loopback and called over gRPC; writes
+# docs/PERFORMANCE.md (bench-quick prints a shorter run instead). The Go peer is
+# our bench/peer module, built against function-sdk-go from the Go module proxy
+# (the proxy here serves neither function-go-templating nor
+# function-patch-and-transform); it is rebuilt only when its sources change.
+PEER := $(TOOLS)/function-template-peer
+BENCH_FLAGS ?=
+
+$(PEER): bench/peer/main.go bench/peer/go.mod bench/peer/go.sum
+	@mkdir -p $(TOOLS)
+	cd bench/peer && go build -trimpath -o $(CURDIR)/$(PEER) .
+
+bench: venv $(PEER)
+	$(BIN)/python bench/run.py $(BENCH_FLAGS)
+
+bench-quick: venv $(PEER)
+	$(BIN)/python bench/run.py --calls 1000 --rounds 1 --warmup 200 --soak 20000 --cold-starts 3 --no-write $(BENCH_FLAGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+# The end-to-end suite against the cluster in KUBECONFIG (tests/e2e/test_e2e.py
+# says what it needs); TAU_FUNCTION_PACKAGE names the Function package to test.
+e2e: venv
+	TAU_E2E_REQUIRED=1 $(BIN)/pytest -m e2e tests/e2e -v -p no:cacheprovider
+
+# The same on a throwaway kind cluster: created, set up, tested, deleted.
+e2e-kind: venv crossplane-cli
+	tests/e2e/kind.sh

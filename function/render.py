@@ -61,7 +61,9 @@ def _definition_for(doc: dict) -> tuple[definitions.CompositeDefinition, bool]:
             return definition, True
         if kind == definition.kind:
             return definition, False
-    known = sorted({d.claim_kind or d.kind for d in definitions.DEFINITIONS} | {d.kind for d in definitions.DEFINITIONS})
+    known = sorted(
+        {d.claim_kind or d.kind for d in definitions.DEFINITIONS} | {d.kind for d in definitions.DEFINITIONS}
+    )
     raise RenderError(f"kind {kind!r} is not one of {', '.join(known)}")
 
 
@@ -142,7 +144,9 @@ def run(
     for doc in observed:
         key = dig(doc, "metadata", "annotations", RESOURCE_NAME_ANNOTATION)
         if not isinstance(key, str):
-            raise RenderError(f"observed resource {dig(doc, 'metadata', 'name')!r} has no {RESOURCE_NAME_ANNOTATION} annotation")
+            raise RenderError(
+                f"observed resource {dig(doc, 'metadata', 'name')!r} has no {RESOURCE_NAME_ANNOTATION} annotation"
+            )
         req.observed.resources[key].resource.update(doc)
     if function_input is not None:
         req.input.update(function_input)
@@ -221,13 +225,19 @@ def as_observed(key: str, body: dict) -> dict:
         elif manifest.get("kind") == "Deployment":
             replicas = dig(manifest, "spec", "replicas")
             replicas = 1 if replicas is None else replicas
-            counts = {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas} if replicas else {}
+            counts = (
+                {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas} if replicas else {}
+            )
             live["status"] = {**copy.deepcopy(_HEALTHY_STATUS["Deployment"]), **counts}
         elif manifest.get("kind") in _HEALTHY_STATUS:
             live["status"] = copy.deepcopy(_HEALTHY_STATUS[manifest["kind"]])
         status["atProvider"] = {"manifest": live}
     elif body.get("kind") == "Release":
-        status["atProvider"] = {"state": "deployed"}
+        # provider-helm reports the chart version it deployed, and Helm's first revision.
+        status["atProvider"] = {"state": "deployed", "revision": 1}
+        version = dig(body, "spec", "forProvider", "chart", "version")
+        if isinstance(version, str):
+            status["atProvider"]["version"] = version
     observed["status"] = status
     return observed
 
@@ -302,7 +312,9 @@ def render(
         body = integral(resource.struct_to_dict(rsp.desired.resources[key].resource))
         metadata = body.setdefault("metadata", {})
         metadata.setdefault("annotations", {})[RESOURCE_NAME_ANNOTATION] = key
-        metadata["generateName"] = f"{name}-"
+        if not metadata.get("name"):
+            # As Crossplane: a resource the function named keeps its name.
+            metadata["generateName"] = f"{name}-"
         metadata["labels"] = {
             "crossplane.io/composite": name,
             **{k: labels[k] for k in ("crossplane.io/claim-name", "crossplane.io/claim-namespace") if k in labels},

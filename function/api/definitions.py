@@ -53,6 +53,9 @@ class CompositeDefinition:
     claim_plural: str | None = None
     columns: tuple[Column, ...] = ()
     required_spec: bool = False
+    # Whether the Composition passes the platform defaults as the function input
+    # (the operator composite reads none of them).
+    platform_input: bool = True
 
     @property
     def name(self) -> str:
@@ -93,6 +96,9 @@ class CompositeDefinition:
 
     def composition(self) -> dict:
         """The Composition: one pipeline step, the function with the platform defaults as input."""
+        step: dict = {"step": "compose", "functionRef": {"name": FUNCTION_NAME}}
+        if self.platform_input:
+            step["input"] = platform.PlatformDefaults().model_dump(mode="json", exclude_none=True)
         return {
             "apiVersion": "apiextensions.crossplane.io/v1",
             "kind": "Composition",
@@ -100,13 +106,7 @@ class CompositeDefinition:
             "spec": {
                 "compositeTypeRef": {"apiVersion": API_VERSION, "kind": self.kind},
                 "mode": "Pipeline",
-                "pipeline": [
-                    {
-                        "step": "compose",
-                        "functionRef": {"name": FUNCTION_NAME},
-                        "input": platform.PlatformDefaults().model_dump(mode="json", exclude_none=True),
-                    }
-                ],
+                "pipeline": [step],
             },
         }
 
@@ -135,10 +135,16 @@ TAU_APPLICATION = CompositeDefinition(
     claim_plural="tauapplications",
     spec=TauApplicationSpec,
     status=TauApplicationStatus,
-    description="An application (Deployment, Service, Ingress) that can own a PostgreSQL database.",
+    description="An application (Deployment, Service, Ingress) that can own a PostgreSQL database, "
+    "whose credentials its containers get as environment variables.",
     directory="tauapplication",
     required_spec=True,
-    columns=(Column("AVAILABLE", ".status.availableReplicas", "integer"),),
+    columns=(
+        Column("AVAILABLE", ".status.availableReplicas", "integer"),
+        Column("URL", ".status.url"),
+        Column("DATABASE", ".status.database.phase"),
+        Column("SECRET", ".status.database.secretName", priority=1),
+    ),
 )
 
 CNPG_OPERATOR = CompositeDefinition(
@@ -148,7 +154,13 @@ CNPG_OPERATOR = CompositeDefinition(
     status=CNPGOperatorStatus,
     description="The CloudNativePG operator, installed with provider-helm (cluster-scoped, no claim).",
     directory="cnpgoperator",
-    columns=(Column("CHART", ".status.chartVersion"),),
+    columns=(
+        Column("NAMESPACE", ".status.namespace"),
+        Column("CHART", ".status.chartVersion"),
+        Column("STATE", ".status.state"),
+        Column("PLUGIN", ".status.barmanCloudPlugin.state", priority=1),
+    ),
+    platform_input=False,
 )
 
 DEFINITIONS: list[CompositeDefinition] = [POSTGRES_DATABASE, TAU_APPLICATION, CNPG_OPERATOR]

@@ -1,22 +1,130 @@
 """CNPGOperator: installs the CloudNativePG operator (cluster-scoped composite, no claim).
 
-(Stub: issue #4 fills in the fields of SPEC §3 CNPGOperator.)
+A platform admin creates one XCNPGOperator per cluster. It becomes a
+provider-helm Release of the `cloudnative-pg` chart and, where asked, a
+Release of the Barman Cloud plugin and the Longhorn VolumeSnapshotClass that
+snapshot backups use. The defaults are the original plan's: chart 0.29.0
+(operator 1.30) into `cnpg-system`, one replica, 100m CPU and 200Mi memory.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated, Literal
 
-from function.api.common import TauModel
+from pydantic import Field, WithJsonSchema
+
+from function.api.common import DNSLabel, KubernetesName, ResourceList, Resources, TauModel
+
+OPERATOR_CHART_VERSION = "0.29.0"
+PLUGIN_CHART_VERSION = "0.7.0"
+SNAPSHOT_CLASS = "longhorn-backup"
+MAX_REPLICAS = 5
+
+# A Helm chart version: semver, as `helm install --version` takes an exact one.
+CHART_VERSION_PATTERN = r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
+ChartVersion = Annotated[
+    str,
+    Field(pattern=CHART_VERSION_PATTERN, max_length=64),
+    WithJsonSchema({"type": "string", "maxLength": 64, "pattern": CHART_VERSION_PATTERN}),
+]
+
+
+def _default_resources() -> Resources:
+    # The original plan's operator sizing, as both limits and requests (Guaranteed QoS).
+    amounts = ResourceList(cpu="100m", memory="200Mi")
+    return Resources(limits=amounts, requests=amounts)
+
+
+class Monitoring(TauModel):
+    """What the chart adds for monitoring the operator (both off by default)."""
+
+    podMonitor: bool = Field(
+        False,
+        description="A PodMonitor for the operator's metrics (chart value monitoring.podMonitorEnabled). "
+        "Needs the Prometheus Operator's CRDs (monitoring.coreos.com) in the cluster.",
+    )
+    grafanaDashboard: bool = Field(
+        False,
+        description='A ConfigMap with CloudNativePG\'s Grafana dashboard, labelled grafana_dashboard: "1" for '
+        "Grafana's dashboard sidecar (chart value monitoring.grafanaDashboard.create).",
+    )
+
+
+class BarmanCloudPlugin(TauModel):
+    """The Barman Cloud plugin: objectStore backups (base backups and WAL to S3, point-in-time recovery)."""
+
+    enabled: bool = Field(
+        False,
+        description="Install the plugin (chart plugin-barman-cloud) next to the operator, once the operator is "
+        "up. Needed by PostgresDatabases with backup method objectStore. It needs cert-manager in the cluster "
+        "(the chart issues its TLS certificates with a cert-manager Issuer). Setting it back to false "
+        "uninstalls the plugin; its ObjectStore CRD and ObjectStores are kept.",
+    )
+    chartVersion: ChartVersion = Field(
+        PLUGIN_CHART_VERSION, description="Version of the plugin-barman-cloud chart (0.7.0 installs plugin v0.13.0)."
+    )
+
+
+class VolumeSnapshotClass(TauModel):
+    """A Longhorn VolumeSnapshotClass whose snapshots are Longhorn backups (`parameters.type: bak`)."""
+
+    create: bool = Field(
+        False,
+        description="Create the class. Snapshot backups (method volumeSnapshot) use it: Longhorn then uploads "
+        "each snapshot to its backup target, the NFS server. Needs Longhorn and the CSI snapshot CRDs and "
+        "controller (snapshot.storage.k8s.io/v1).",
+    )
+    name: KubernetesName = Field(
+        SNAPSHOT_CLASS,
+        description="Name of the class; the platform's default snapshot class (backup.volumeSnapshot.className "
+        "of the function input) is longhorn-backup.",
+    )
+    deletionPolicy: Literal["Delete", "Retain"] = Field(
+        "Delete",
+        description="What happens to the Longhorn backup when its VolumeSnapshot is deleted. Delete (default) "
+        "lets backup retention free space on the NFS server; Retain keeps every backup there forever.",
+    )
 
 
 class CNPGOperatorSpec(TauModel):
     """The desired state of a CNPGOperator."""
 
-    namespace: str = Field("cnpg-system", description="Namespace the operator is installed into.")
+    namespace: DNSLabel = Field(
+        "cnpg-system", description="Namespace the operator (and the plugin) are installed into; created if missing."
+    )
+    chartVersion: ChartVersion = Field(
+        OPERATOR_CHART_VERSION,
+        description="Version of the cloudnative-pg chart from https://cloudnative-pg.github.io/charts "
+        "(0.29.0 installs CloudNativePG 1.30, the version function-tau targets).",
+    )
+    replicas: int = Field(
+        1, ge=1, le=MAX_REPLICAS, description="Operator replicas (more than one elect a leader). Default: 1."
+    )
+    resources: Resources = Field(
+        default_factory=_default_resources,
+        description="CPU and memory of the operator. Default: 100m CPU and 200Mi memory, as limits and requests.",
+    )
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="Monitoring of the operator.")
+    barmanCloudPlugin: BarmanCloudPlugin = Field(
+        default_factory=BarmanCloudPlugin, description="The Barman Cloud plugin for objectStore backups."
+    )
+    volumeSnapshotClass: VolumeSnapshotClass = Field(
+        default_factory=VolumeSnapshotClass, description="The VolumeSnapshotClass snapshot backups use."
+    )
+
+
+class ReleaseStatus(TauModel):
+    """One Helm release, as provider-helm reports it."""
+
+    chartVersion: str | None = Field(None, description="The chart version deployed.")
+    state: str | None = Field(None, description="Helm's state of the release: deployed, failed, pending-install...")
 
 
 class CNPGOperatorStatus(TauModel):
     """How the operator install is doing."""
 
-    chartVersion: str | None = Field(None, description="The cloudnative-pg chart version installed.")
+    namespace: str | None = Field(None, description="Namespace the operator is installed into.")
+    chartVersion: str | None = Field(None, description="The cloudnative-pg chart version deployed.")
+    state: str | None = Field(None, description="Helm's state of the operator's release (deployed once it is up).")
+    barmanCloudPlugin: ReleaseStatus | None = Field(None, description="The Barman Cloud plugin's release.")
+    volumeSnapshotClass: str | None = Field(None, description="The VolumeSnapshotClass created for snapshot backups.")

@@ -46,13 +46,14 @@ class Requirement:
     api_version: str
     kind: str
     match_name: str
-    namespace: str
+    namespace: str | None = None  # None for a cluster-scoped resource (a CRD)
 
     def selector(self) -> fnv1.ResourceSelector:
         """The selector, as both Crossplane 1.20 and 2.x read it."""
-        return fnv1.ResourceSelector(
-            api_version=self.api_version, kind=self.kind, match_name=self.match_name, namespace=self.namespace
-        )
+        selector = fnv1.ResourceSelector(api_version=self.api_version, kind=self.kind, match_name=self.match_name)
+        if self.namespace is not None:
+            selector.namespace = self.namespace
+        return selector
 
 
 @dataclasses.dataclass(frozen=True)

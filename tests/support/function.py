@@ -111,3 +111,25 @@ def converge(xr: dict, required: Mapping[str, list[dict]] | None = None, functio
         observed = nxt
         rsp = run(request(xr, observed, required, function_input))
     return rsp, observed
+
+
+def trace(xr: dict, available: Iterable[dict] = (), function_input: dict | None = None,
+          rounds: int = 10) -> list[fnv1.RunFunctionResponse]:  # fmt: skip
+    """Every response on the way to steady state, requirements answered from `available` as Crossplane would.
+
+    Each round is one reconcile (render.run resolves the requirements it states,
+    as Crossplane does); every resource then becomes observed and ready.
+    """
+    available = list(available)
+    observed: list[dict] = []
+    responses = []
+    for _ in range(rounds):
+        rsp = render.run(xr, observed=observed, required=available, function_input=function_input)
+        responses.append(rsp)
+        if fatal(rsp):
+            break
+        nxt = observe(rsp)
+        if len(nxt) == len(observed) and all(r.ready == fnv1.READY_TRUE for r in rsp.desired.resources.values()):
+            break
+        observed = nxt
+    return responses

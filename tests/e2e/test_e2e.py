@@ -1,0 +1,197 @@
+"""End to end on a real cluster: the platform installed as an admin would, then
+the postgres-example application, its database, a backup and a restore.
+
+Run with `make e2e` against the cluster in KUBECONFIG (Crossplane 1.20 or 2.x
+installed, and cert-manager: the Barman Cloud plugin needs it), or
+`make e2e-kind`, which creates a kind cluster with all that, builds the
+function, runs this suite and deletes the cluster. Without a cluster every step
+skips with the reason.
+
+The function under test is the package in TAU_FUNCTION_PACKAGE (an OCI
+reference Crossplane can pull); TAU_FUNCTION_IMAGE, when set, is the image its
+pods run instead (make e2e-kind loads it into the kind nodes). Backups go to
+the suite's own MinIO through the Barman Cloud plugin: kind has no Longhorn or
+CSI snapshots. Nothing the suite applies is unchecked: tests/test_install_e2e.py
+validates every manifest of tests/e2e/resources.py against its schema.
+
+The steps run in order and share the cluster; after a failure the rest skip.
+TAU_E2E_KEEP=1 leaves the suite's namespaces behind for a look.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+
+import pytest
+
+from function.api import definitions
+from tests.e2e import resources as r
+from tests.e2e.cluster import TIMEOUT, ClusterError, Kubectl
+
+pytestmark = pytest.mark.e2e
+
+OPERATOR = "cnpg"
+SNAPSHOT_CLASS_CRD = "volumesnapshotclasses.snapshot.storage.k8s.io"
+ACTIVATION_POLICY_CRD = "managedresourceactivationpolicies.apiextensions.crossplane.io"
+ROW = f"written by the e2e suite {secrets.token_hex(4)}"
+SOURCE = r.database_names(r.APPLICATION)
+TARGET = r.database_names(r.RESTORED)
+
+
+def _psql_url(kubectl: Kubectl, sql: str) -> str:
+    """Run SQL in the application's pod, as the application connects: with its DATABASE_URL."""
+    return kubectl.exec(
+        r.NAMESPACE, f"deploy/{r.APPLICATION}", "sh", "-c", f'psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -tAc "{sql}"'
+    )
+
+
+def _primary(kubectl: Kubectl, cluster: str) -> str:
+    out = kubectl.run("get", "pods", "-n", r.NAMESPACE, "-l", f"cnpg.io/cluster={cluster},cnpg.io/instanceRole=primary",
+                      "-o", "jsonpath={.items[0].metadata.name}")  # fmt: skip
+    if not out:
+        raise ClusterError(f"no primary pod of CNPG Cluster {cluster}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The platform, as a platform admin installs it (examples/install, docs/sections/install.md).
+
+
+def test_install_the_providers(kubectl: Kubectl):
+    activation = kubectl.has_crd(ACTIVATION_POLICY_CRD)  # Crossplane 2.x
+    files = r.install_files(activation_policy=activation)
+    provider_configs = [p for p in files if p.name == "07-provider-configs.yaml"]
+    for path in files:
+        if path in provider_configs:
+            for provider in ("provider-kubernetes", "provider-helm"):
+                kubectl.wait_condition("provider.pkg.crossplane.io", provider, "Healthy")
+        kubectl.apply(path)
+    for group in ("kubernetes.crossplane.io", "helm.crossplane.io"):
+        assert kubectl.exists(f"providerconfig.{group}", "default")
+
+
+def test_install_the_function(kubectl: Kubectl):
+    package = os.environ.get("TAU_FUNCTION_PACKAGE")
+    if not package:
+        pytest.fail("TAU_FUNCTION_PACKAGE must name the Function package to test (make e2e-kind builds and serves one)")
+    kubectl.apply(r.function(package, os.environ.get("TAU_FUNCTION_IMAGE")))
+    kubectl.wait_condition("function.pkg.crossplane.io", definitions.FUNCTION_NAME, "Healthy")
+
+
+def test_install_the_apis(kubectl: Kubectl):
+    for path in r.api_files():
+        kubectl.apply(path)
+    for definition in definitions.DEFINITIONS:
+        kubectl.wait_condition("compositeresourcedefinition", definition.name, "Established")
+        if definition.claim_kind:
+            kubectl.wait_condition("compositeresourcedefinition", definition.name, "Offered")
+    kubectl.apply(r.compositions())
+
+
+def test_the_operator_becomes_ready(kubectl: Kubectl):
+    snapshot_class = kubectl.has_crd(SNAPSHOT_CLASS_CRD)
+    kubectl.apply([r.operator(snapshot_class)])
+    xr = kubectl.wait_condition(f"xcnpgoperator.{definitions.GROUP}", OPERATOR, "Ready", timeout=TIMEOUT * 2)
+    status = xr["status"]
+    assert status["chartVersion"] == "0.29.0" and status["state"] == "deployed", status
+    assert status["barmanCloudPlugin"] == {"chartVersion": "0.7.0", "state": "deployed"}, status
+    deployments = json.loads(kubectl.run("get", "deployments", "-n", "cnpg-system", "-o", "json"))["items"]
+    available = {d["metadata"]["name"]: (d.get("status") or {}).get("availableReplicas") for d in deployments}
+    assert available.get("cnpg-cloudnative-pg") == 1 and available.get("cnpg-plugin-barman-cloud") == 1, available
+    if snapshot_class:
+        vsc = kubectl.get("volumesnapshotclass", "longhorn-backup")
+        assert vsc is not None and vsc["parameters"] == {"type": "bak"}, vsc
+
+
+def test_the_object_store_is_up(kubectl: Kubectl):
+    kubectl.apply(r.MANIFESTS / "minio.yaml")
+    kubectl.wait_condition("deployment", "minio", "Available", namespace="tau-e2e-minio")
+    kubectl.wait_condition("job", "create-bucket", "Complete", namespace="tau-e2e-minio")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The postgres-example application and its database.
+
+
+def test_the_postgres_example_becomes_ready(kubectl: Kubectl):
+    kubectl.apply([r.namespace()])
+    kubectl.apply([r.application()])
+    claim = kubectl.wait_condition("tauapplication", r.APPLICATION, "Ready", namespace=r.NAMESPACE)
+    database = claim["status"]["database"]
+    assert database["host"] == f"{SOURCE['cluster']}-rw.{r.NAMESPACE}.svc", database
+    assert database["secretName"] == SOURCE["secret"], database
+
+
+def test_the_application_reaches_its_database_with_its_extensions(kubectl: Kubectl):
+    assert _psql_url(kubectl, "select 1").strip() == "1"
+    extensions = set(_psql_url(kubectl, "select extname from pg_extension").split())
+    assert {"uuid-ossp", "pgcrypto"} <= extensions, extensions
+    env = kubectl.exec(r.NAMESPACE, f"deploy/{r.APPLICATION}", "sh", "-c", "echo $DB_HOST $DB_PORT $DB_NAME $DB_USER")
+    assert env.split() == [f"{SOURCE['cluster']}-rw.{r.NAMESPACE}.svc", "5432", SOURCE["database"], SOURCE["owner"]]
+
+
+def test_write_a_row(kubectl: Kubectl):
+    _psql_url(kubectl, "create table if not exists e2e_rows (id int primary key, note text not null)")
+    # ROW is made of letters, digits and spaces only: nothing in it can end the SQL string.
+    _psql_url(kubectl, f"insert into e2e_rows values (1, '{ROW}') on conflict (id) do update set note = excluded.note")  # noqa: S608
+    assert _psql_url(kubectl, "select note from e2e_rows where id = 1").strip() == ROW
+
+
+def test_an_on_demand_backup_completes(kubectl: Kubectl):
+    kubectl.apply([r.backup()])
+
+    def completed() -> str | None:
+        backup = kubectl.get("backup.postgresql.cnpg.io", r.BACKUP, r.NAMESPACE) or {}
+        status = backup.get("status") or {}
+        if status.get("phase") == "failed":
+            raise ClusterError(f"Backup {r.BACKUP} failed: {status.get('error')}")
+        return None if status.get("phase") == "completed" else f"phase {status.get('phase')!r}"
+
+    kubectl.wait_for(f"Backup {r.BACKUP} to complete", completed)
+
+
+def test_restore_the_backup_into_a_new_database_and_read_the_row(kubectl: Kubectl):
+    kubectl.apply([r.restored()])
+    kubectl.wait_condition("postgresdatabase", r.RESTORED, "Ready", namespace=r.NAMESPACE)
+    primary = _primary(kubectl, TARGET["cluster"])
+    note = kubectl.exec(r.NAMESPACE, primary, "psql", "-d", SOURCE["database"], "-tAc",
+                        "select note from e2e_rows where id = 1", container="postgres")  # fmt: skip
+    assert note.strip() == ROW
+    # The restored claim's own credentials work too (the owner and database of the backup).
+    secret = kubectl.get("secret", TARGET["secret"], r.NAMESPACE)
+    assert secret is not None
+    assert base64.b64decode(secret["data"]["DB_NAME"]).decode() == SOURCE["database"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Deleting the claims leaves exactly what their deletionPolicy says.
+
+
+def test_deleting_the_retained_application_keeps_its_data(kubectl: Kubectl):
+    """postgres-example has the default deletionPolicy Retain: its database outlives it; the app does not."""
+    kubectl.delete("tauapplication", r.APPLICATION, r.NAMESPACE)
+    kubectl.wait_gone("tauapplication", r.APPLICATION, r.NAMESPACE)
+    kubectl.wait_gone("deployment", r.APPLICATION, r.NAMESPACE)  # the application's resources are always deleted
+    assert kubectl.exists("cluster.postgresql.cnpg.io", SOURCE["cluster"], r.NAMESPACE)
+    assert kubectl.exists("secret", SOURCE["secret"], r.NAMESPACE)
+    assert kubectl.exists("backup.postgresql.cnpg.io", r.BACKUP, r.NAMESPACE)
+
+
+def test_deleting_the_restored_database_with_delete_removes_it(kubectl: Kubectl):
+    kubectl.delete("postgresdatabase", r.RESTORED, r.NAMESPACE)
+    kubectl.wait_gone("postgresdatabase", r.RESTORED, r.NAMESPACE)
+    kubectl.wait_gone("cluster.postgresql.cnpg.io", TARGET["cluster"], r.NAMESPACE)
+    kubectl.wait_gone("secret", TARGET["secret"], r.NAMESPACE)
+    # The source is untouched by the restored claim's deletion.
+    assert kubectl.exists("cluster.postgresql.cnpg.io", SOURCE["cluster"], r.NAMESPACE)
+
+
+def test_clean_up(kubectl: Kubectl):
+    """What Retain left behind goes with the suite's namespaces (TAU_E2E_KEEP=1 keeps them)."""
+    if os.environ.get("TAU_E2E_KEEP"):
+        pytest.skip("TAU_E2E_KEEP is set: the suite's namespaces are kept")
+    for namespace in (r.NAMESPACE, "tau-e2e-minio"):
+        kubectl.delete("namespace", namespace)
