@@ -14,27 +14,12 @@ from function.compose import application as app
 from function.compose import credentials
 from function.compose import plan as keys
 from tests.support import function as f
+from tests.support.data import OBJECT_STORE_INPUT
+from tests.support.data import S3_SECRET as S3
 
 KIND = "TauApplication"
 IMAGE = "nginx:1.27"
 PASSWORD = "Pa55wordFromTheLiveSecretXyZ0123"
-OBJECT_STORE_INPUT = {
-    "apiVersion": "fn.tau.home.arpa/v1alpha1",
-    "kind": "PlatformDefaults",
-    "backup": {
-        "objectStore": {
-            "endpointURL": "http://minio.minio.svc:9000",
-            "destinationPath": "s3://postgres-backups",
-            "credentials": {"name": "minio", "namespace": "crossplane-system"},
-        }
-    },
-}
-S3 = {
-    "apiVersion": "v1",
-    "kind": "Secret",
-    "metadata": {"name": "minio", "namespace": "crossplane-system"},
-    "data": {"ACCESS_KEY_ID": "a2V5", "ACCESS_SECRET_KEY": "c2VjcmV0"},
-}
 INJECTED = ["DATABASE_URL", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD"]
 
 

@@ -18,26 +18,11 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from function import render
 from tests.support import function as f
 from tests.support import golden, schemas
+from tests.support.data import OBJECT_STORE_INPUT
+from tests.support.data import S3_SECRET as S3
 from tests.support.paths import EXAMPLES, GOLDEN
 
 KIND = "TauApplication"
-OBJECT_STORE_INPUT = {
-    "apiVersion": "fn.tau.home.arpa/v1alpha1",
-    "kind": "PlatformDefaults",
-    "backup": {
-        "objectStore": {
-            "endpointURL": "http://minio.minio.svc:9000",
-            "destinationPath": "s3://postgres-backups",
-            "credentials": {"name": "minio", "namespace": "crossplane-system"},
-        }
-    },
-}
-S3 = {
-    "apiVersion": "v1",
-    "kind": "Secret",
-    "metadata": {"name": "minio", "namespace": "crossplane-system"},
-    "data": {"ACCESS_KEY_ID": "a2V5", "ACCESS_SECRET_KEY": "c2VjcmV0"},
-}
 POSTGRES_EXAMPLE = {
     "image": "postgres:15-alpine",
     "command": ["sleep", "3600"],
