@@ -8,7 +8,7 @@ limit), so it parses them exactly as Kubernetes does, into `Decimal`s.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 # The canonical pattern from k8s.io/apimachinery/pkg/api/resource (as in CRDs).
 QUANTITY_PATTERN = (
@@ -58,7 +58,7 @@ def parse(text: str) -> Decimal:
         if suffix in _DECIMAL:
             return value * _DECIMAL[suffix]
         return value * (Decimal(10) ** int(suffix[1:]))  # e / E exponent
-    except (InvalidOperation, ValueError, OverflowError) as exc:
+    except (ArithmeticError, ValueError) as exc:  # decimal's Overflow (1e999999999) is an ArithmeticError too
         raise ValueError(f"{text!r} is not a Kubernetes quantity") from exc
 
 

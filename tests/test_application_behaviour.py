@@ -14,7 +14,7 @@ from function.compose import application as app
 from function.compose import credentials
 from function.compose import plan as keys
 from tests.support import function as f
-from tests.support.data import OBJECT_STORE_INPUT
+from tests.support.data import OBJECT_STORE_INPUT, live_secret
 from tests.support.data import S3_SECRET as S3
 
 KIND = "TauApplication"
@@ -25,12 +25,7 @@ INJECTED = ["DATABASE_URL", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASS
 
 def _live_secret(name: str, namespace: str) -> dict:
     """The credentials Secret as it exists in the cluster, so both kinds get the same password."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace},
-        "data": {"password": base64.b64encode(PASSWORD.encode()).decode()},
-    }
+    return live_secret(PASSWORD, name, namespace)
 
 
 def _postgres_spec(database: dict) -> dict:

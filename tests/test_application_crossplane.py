@@ -10,7 +10,6 @@ manifest):
 
 from __future__ import annotations
 
-import base64
 import re
 
 import pytest
@@ -19,6 +18,7 @@ from function.compose import application as app
 from function.compose import credentials
 from tests.support import crossplane
 from tests.support import function as f
+from tests.support.data import live_secret
 from tests.support.paths import APIS, EXAMPLES
 
 pytestmark = pytest.mark.crossplane_cli
@@ -26,12 +26,7 @@ pytestmark = pytest.mark.crossplane_cli
 RESOURCE_NAME = "crossplane.io/composition-resource-name"
 CLAIM = {"name": "postgres-example", "namespace": "apps"}
 DATABASE = {"extensions": ["uuid-ossp", "pgcrypto"], "storageSize": "5Gi", "name": "example"}
-LIVE_SECRET = {
-    "apiVersion": "v1",
-    "kind": "Secret",
-    "metadata": {"name": "postgres-example-postgres-credentials", "namespace": "apps"},
-    "data": {"password": base64.b64encode(b"TheSamePasswordForBothClaims0123").decode()},
-}
+LIVE_SECRET = live_secret("TheSamePasswordForBothClaims0123", "postgres-example-postgres-credentials", "apps")
 
 
 def _database_objects(docs: list[dict]) -> dict[str, dict]:

@@ -6,14 +6,13 @@ reconcile, and a refused claim is a fatal result, never a gRPC error.
 
 from __future__ import annotations
 
-import base64
-
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function.compose import application as app
 from function.compose import credentials
 from tests.support import crossplane
 from tests.support import function as f
+from tests.support.data import live_secret
 
 KIND = "TauApplication"
 POSTGRES_EXAMPLE = {
@@ -22,12 +21,7 @@ POSTGRES_EXAMPLE = {
     "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}},
     "database": {"enabled": True, "extensions": ["uuid-ossp", "pgcrypto"]},
 }
-LIVE_SECRET = {
-    "apiVersion": "v1",
-    "kind": "Secret",
-    "metadata": {"name": "postgres-example-postgres-credentials", "namespace": "apps"},
-    "data": {"password": base64.b64encode(b"SamePasswordForBothRunners012345").decode()},
-}
+LIVE_SECRET = live_secret("SamePasswordForBothRunners012345", "postgres-example-postgres-credentials", "apps")
 
 
 def test_the_server_converges_the_postgres_example_like_the_in_process_runner(function_address):

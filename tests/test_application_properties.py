@@ -29,95 +29,14 @@ from function.compose import credentials
 from function.compose import plan as keys
 from tests.support import function as f
 from tests.support import schemas
+from tests.support.data import live_secret
+from tests.support.strategies import APPLICATION_NAMES as CLAIM_NAMES
+from tests.support.strategies import APPLICATION_NAMESPACES as NAMESPACES
+from tests.support.strategies import application_garbage as any_specs
+from tests.support.strategies import application_specs as valid_specs
 
 KIND = "TauApplication"
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-IMAGES = st.sampled_from(
-    ["nginx", "nginx:1.27", "postgres:15-alpine", "ghcr.io/org/app:1.0", "registry.home.arpa:5000/a/b-c/d_e:v1.2.3",
-     "docker.io/library/busybox@sha256:" + "f" * 64]
-)  # fmt: skip
-ENV_NAMES = st.one_of(
-    st.sampled_from([*app.INJECTED_VARIABLES, "PGSSLMODE", "app.mode", "-x"]),
-    st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,12}", fullmatch=True),
-)
-ENV = st.lists(
-    st.fixed_dictionaries({"name": ENV_NAMES}, optional={"value": st.text(max_size=20)}),
-    max_size=8,
-    unique_by=lambda e: e["name"],
-)
-ARGS = st.lists(st.text(max_size=12), max_size=4)
-RESOURCES = st.sampled_from(
-    [None, {"requests": {"cpu": "50m", "memory": "64Mi"}}, {"limits": {"cpu": 1, "memory": "1Gi"}},
-     {"requests": {"cpu": "100m"}, "limits": {"cpu": "200m", "ephemeral-storage": "1Gi"}}]
-)  # fmt: skip
-HOSTS = st.sampled_from(["app.home.arpa", "a.b", "x-1.example.org", "localhost"])
-TLS = st.one_of(st.none(), st.fixed_dictionaries({"clusterIssuer": st.sampled_from(["ca", "letsencrypt-prod"])}))
-DATABASE = st.fixed_dictionaries(
-    {"enabled": st.booleans()},
-    optional={
-        "name": st.sampled_from(["app", "store_1", "_x"]),
-        "storageSize": st.sampled_from(["1Gi", "5Gi", "500Mi", 2]),
-        "extensions": st.lists(st.sampled_from(["uuid-ossp", "pgcrypto", "pg_trgm", "hstore"]), unique=True, max_size=3),
-        "owner": st.sampled_from(["app_owner", "u"]),
-        "backup": st.sampled_from([{"enabled": False}, {"method": "none"}, {"retentionDays": 3},
-                                   {"schedule": "0 0 1 * * *"}]),
-        "deletionPolicy": st.sampled_from(["Retain", "Delete"]),
-        "instance": st.sampled_from([{"version": 17}, {"instances": 2}, {"storage": {"storageClass": "ssd"}}]),
-    },
-)  # fmt: skip
-CLAIM_NAMES = st.sampled_from(["shop", "web-app", "a", "postgres-example"])
-NAMESPACES = st.sampled_from(["shop", "apps", "team-a"])
-
-
-@st.composite
-def valid_specs(draw) -> dict:
-    """Any valid TauApplication spec."""
-    spec: dict = {"image": draw(IMAGES)}
-    for field, strategy in (("command", ARGS), ("args", ARGS), ("resources", RESOURCES)):
-        value = draw(strategy)
-        if value:
-            spec[field] = value
-    if draw(st.booleans()):
-        spec["replicas"] = draw(st.integers(0, 100))
-    env = draw(ENV)
-    if env:
-        spec["env"] = env
-    if draw(st.booleans()):
-        spec["port"] = draw(st.integers(1, 65535))
-        if draw(st.booleans()):
-            spec["ingress"] = {"host": draw(HOSTS)}
-            if tls := draw(TLS):
-                spec["ingress"]["tls"] = tls
-            if draw(st.booleans()):
-                spec["ingress"]["className"] = "nginx"
-    spec["database"] = draw(DATABASE)
-    return spec
-
-
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
-    max_leaves=12,
-)
-FIELDS = ["image", "command", "args", "replicas", "env", "resources", "port", "ingress", "database", "namespace"]
-DATABASE_FIELDS = ["enabled", "name", "storageSize", "extensions", "instance", "backup", "restore", "owner",
-                   "credentialsSecretName", "deletionPolicy", "namespace"]  # fmt: skip
-
-
-@st.composite
-def any_specs(draw) -> object:
-    """A valid spec with garbage in some of its fields, or garbage altogether."""
-    if draw(st.integers(0, 9)) == 0:
-        return draw(JSON)
-    spec = draw(valid_specs())
-    for field in draw(st.lists(st.sampled_from(FIELDS), max_size=3)):
-        spec[field] = draw(JSON)
-    database = spec.get("database")
-    if isinstance(database, dict):
-        for field in draw(st.lists(st.sampled_from(DATABASE_FIELDS), max_size=3)):
-            database[field] = draw(JSON)
-    return spec
 
 
 def _xr(spec: object, name: str = "shop", namespace: str = "shop") -> dict:
@@ -187,12 +106,7 @@ def test_the_password_reaches_only_the_credentials_secret(spec, password):
     assume(password not in repr(spec))  # the user's own values may be anything
     spec["database"]["enabled"] = True
     spec["database"].pop("credentialsSecretName", None)
-    live = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "shop-postgres-credentials", "namespace": "shop"},
-        "data": {"password": base64.b64encode(password.encode()).decode()},
-    }
+    live = live_secret(password)
     xr = _xr(spec)
     logging.configure(level=logging.Level.DEBUG)
     try:

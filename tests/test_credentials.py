@@ -8,6 +8,7 @@ import pytest
 
 from function.compose import credentials
 from function.compose import plan as keys
+from tests.support import data
 from tests.support import function as f
 
 SHOP = f.composite("PostgresDatabase", {})
@@ -18,15 +19,7 @@ def _password(rsp) -> str:
 
 
 def _live_secret(password: str, name: str = "shop-postgres-credentials") -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": "shop"},
-        "data": {
-            "username": base64.b64encode(b"shop_user").decode(),
-            "password": base64.b64encode(password.encode()).decode(),
-        },
-    }
+    return data.live_secret(password, name)
 
 
 def test_a_new_password_is_32_random_letters_and_digits():
@@ -113,3 +106,23 @@ def test_the_password_never_reaches_status_conditions_or_results():
     # Nor when a later spec is refused.
     bad = f.run(f.request(f.composite("PostgresDatabase", {"databaseName": "postgres"}), observed))
     assert password not in str(list(bad.results)) + str(list(bad.conditions))
+
+
+def test_a_secret_the_function_did_not_make_is_not_taken_over():
+    foreign = _live_secret("someone-elses-password")
+    del foreign["metadata"]["labels"]
+    rsp = f.run(f.request(SHOP, required={credentials.LIVE_SECRET: [foreign]}))
+    message = f.fatal(rsp)
+    assert message is not None and "spec.credentialsSecretName:" in message
+    assert "label it app.kubernetes.io/managed-by=function-tau" in message
+    assert "someone-elses-password" not in message
+    assert not rsp.desired.resources
+
+
+def test_the_secret_the_function_composed_is_its_own_whatever_its_live_labels():
+    rsp, observed = f.converge(SHOP)
+    unlabelled = _live_secret(_password(rsp))
+    del unlabelled["metadata"]["labels"]
+    again = f.run(f.request(SHOP, observed, {credentials.LIVE_SECRET: [unlabelled]}))
+    assert f.fatal(again) is None
+    assert _password(again) == _password(rsp)

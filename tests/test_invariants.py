@@ -20,59 +20,17 @@ import structlog
 from crossplane.function import logging
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from function.compose import plan as keys
 from tests.support import function as f
 from tests.support import schemas
+from tests.support.strategies import postgres_garbage as any_specs
+from tests.support.strategies import postgres_specs as valid_specs
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FIELD = re.compile(r"^(spec|input)(\.[A-Za-z]+|\[\d+\])*:", re.MULTILINE)
 
-# Valid values for each field, combined freely: every combination must compose.
-valid_specs = st.fixed_dictionaries(
-    {},
-    optional={
-        "databaseName": st.sampled_from(["shop", "app_db", "_x"]),
-        "owner": st.sampled_from(["app", "shop_owner"]),
-        "extensions": st.lists(
-            st.sampled_from(["uuid-ossp", "pgcrypto", "pg_trgm", "hstore"]), unique=True, max_size=4
-        ),
-        "instance": st.fixed_dictionaries(
-            {},
-            optional={
-                "instances": st.integers(1, 10),
-                "version": st.integers(14, 18),
-                "storage": st.fixed_dictionaries({}, optional={"size": st.sampled_from(["1Gi", "500Mi", 20, "1.5Ti"])}),
-                "walStorage": st.fixed_dictionaries({}, optional={"size": st.sampled_from(["1Gi", "2G"])}),
-                "parameters": st.dictionaries(
-                    st.sampled_from(["work_mem", "max_connections", "x.y"]), st.sampled_from(["4MB", "100", "on"])
-                ),
-            },
-        ),
-        "backup": st.fixed_dictionaries(
-            {},
-            optional={
-                "enabled": st.booleans(),
-                "method": st.sampled_from(["volumeSnapshot", "none"]),
-                "schedule": st.sampled_from(["0 0 3 * * *", "@daily", "*/30 * * * * *"]),
-                "retentionDays": st.integers(1, 3650),
-            },
-        ),
-        "credentialsSecretName": st.sampled_from(["db", "shop-creds"]),
-        "deletionPolicy": st.sampled_from(["Retain", "Delete"]),
-    },
-)
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=80),
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=20), children, max_size=5),
-    max_leaves=20,
-)
-FIELDS = ["databaseName", "owner", "instance", "extensions", "backup", "restore", "credentialsSecretName",
-          "deletionPolicy", "namespace", "name", "version", "storage", "size", "schedule", "method", "parameters"]  # fmt: skip
-# Anything at all, shaped like a spec: known and unknown keys, any types, nested.
-any_specs = st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=15), json_values, max_size=8)
+# Valid specs (every combination must compose) and anything shaped like a spec: tests/support/strategies.py.
 
 
 def _all_valid(rsp: fnv1.RunFunctionResponse) -> None:

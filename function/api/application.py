@@ -16,6 +16,7 @@ from typing import Annotated
 import pydantic
 from pydantic import AfterValidator, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from function import names
 from function.api.common import DNSLabel, KubernetesName, PositiveQuantity, Resources, TauModel
@@ -44,6 +45,12 @@ ENV_VALUE_MAX = 32768
 MAX_ENV = 128
 MAX_ARGS = 64
 ARG_MAX = 4096
+# What command, args and env may hold together, in bytes (UTF-8). Each field's
+# own bounds allow 4.5 MiB in all, more than gRPC carries (Crossplane sends the
+# claim and the observed Deployment in one message of at most 4 MiB) and than
+# etcd stores (1.5 MiB per object; provider-kubernetes keeps the Deployment
+# twice in its Object, in spec and status). 256 KiB fits everywhere, with room.
+MAX_CONTAINER_BYTES = 256 * 1024
 MAX_REPLICAS = 100
 
 # A host an Ingress can serve and cert-manager can get a certificate for: a
@@ -83,6 +90,8 @@ Image = Annotated[
 
 
 def _check_env_name(value: str) -> str:
+    if len(value) > ENV_NAME_MAX:
+        raise ValueError(f"{show(value)} is {len(value)} characters; at most {ENV_NAME_MAX} are allowed")
     if not _ENV_NAME.match(value):
         raise ValueError(
             f"{show(value)} is not an environment variable name: letters, digits, '_', '-' and '.', "
@@ -197,7 +206,7 @@ class TauApplicationSpec(TauModel):
         default_factory=list,
         max_length=MAX_ENV,
         description="Environment variables. A variable named like an injected database variable "
-        "(DATABASE_URL, DB_HOST, ...) replaces it.",
+        "(DATABASE_URL, DB_HOST, ...) replaces it. With command and args, at most 256 KiB in all.",
     )
     resources: Resources | None = Field(None, description="CPU and memory requests and limits of the container.")
     port: int | None = Field(
@@ -223,6 +232,26 @@ class TauApplicationSpec(TauModel):
                 raise ValueError(f"{show(var.name)} is set twice (entries {first[var.name]} and {index})")
             first[var.name] = index
         return env
+
+    @pydantic.model_validator(mode="after")
+    def _container_fits(self) -> TauApplicationSpec:
+        # Refused here, with the field to shorten, rather than as a gRPC or etcd error later.
+        sizes = {
+            "command": sum(len(arg.encode()) for arg in self.command or ()),
+            "args": sum(len(arg.encode()) for arg in self.args or ()),
+            "env": sum(len(var.name.encode()) + len(var.value.encode()) for var in self.env),
+        }
+        total = sum(sizes.values())
+        if total <= MAX_CONTAINER_BYTES:
+            return self
+        field = max(sizes, key=lambda name: sizes[name])
+        message = (
+            f"holds {sizes[field]} bytes; command, args and env together may hold at most {MAX_CONTAINER_BYTES} "
+            f"(they hold {total}): the Deployment must fit in one Kubernetes object, twice. "
+            "Put large configuration in a ConfigMap or a Secret instead"
+        )
+        error = InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(field,), input=None)
+        raise pydantic.ValidationError.from_exception_data(type(self).__name__, [error])
 
 
 class TauApplicationStatus(TauModel):

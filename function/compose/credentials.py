@@ -7,6 +7,8 @@ accident. Each call takes it, in this order, from:
   2. the live Secret, fetched as a required resource (adoption of an existing
      Secret, or a claim re-created after a Retain delete);
   3. only when neither exists, a new random password.
+The live Secret is adopted only when it carries the label
+app.kubernetes.io/managed-by=function-tau (see `foreign_secret`).
 The password never leaves this module except inside the Secret manifest.
 """
 
@@ -22,6 +24,9 @@ from function.compose.types import Requirement
 from function.observed import Observed, decode_secret_value
 
 PASSWORD_LENGTH = 32
+# A Secret the function may adopt carries this label: its own (a claim
+# re-created after a Retain delete), or one an admin handed over on purpose.
+MANAGED_BY = ("app.kubernetes.io/managed-by", "function-tau")
 # Letters and digits only: safe in a URL, a shell and a libpq connection string.
 _ALPHABET = string.ascii_letters + string.digits
 PORT = 5432
@@ -40,6 +45,23 @@ def _usable(password: str | None) -> bool:
 def generate_password() -> str:
     """A new random password: 32 letters and digits, about 190 bits."""
     return "".join(secrets.choice(_ALPHABET) for _ in range(PASSWORD_LENGTH))
+
+
+def foreign_secret(observed: Observed) -> dict | None:
+    """A live Secret of the credentials' name that the function may not take over, if any.
+
+    Before the function has composed its Secret, a Secret of that name that
+    lacks the managed-by label belongs to someone else: adopting it would hand
+    its password to the claim's author (a TauApplication injects it into pods
+    they control) and, with deletionPolicy Delete, delete it with the claim.
+    """
+    if observed.has(CREDENTIALS):
+        return None
+    for live in observed.required(LIVE_SECRET) or ():
+        labels = (live.get("metadata") or {}).get("labels") or {}
+        if labels.get(MANAGED_BY[0]) != MANAGED_BY[1]:
+            return live
+    return None
 
 
 def resolve_password(observed: Observed) -> tuple[str, bool]:
@@ -84,6 +106,7 @@ def secret_manifest(plan: DatabasePlan, password: str) -> dict:
     """The credentials Secret, with `data` base64-encoded so it round-trips exactly."""
     values = connection_values(plan, password)
     labels = plan.labels("credentials") | {"cnpg.io/reload": "true"}
+    assert labels[MANAGED_BY[0]] == MANAGED_BY[1]  # what makes it adoptable again after a Retain delete
     return {
         "apiVersion": "v1",
         "kind": "Secret",

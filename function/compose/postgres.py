@@ -33,6 +33,7 @@ from function.compose.plan import (
 )
 from function.compose.spec import parse_spec
 from function.compose.types import Identity, Outcome
+from function.errors import SpecError, show
 from function.observed import Observed, dig
 
 
@@ -80,6 +81,13 @@ class DatabaseComposer:
         self.outcome.requirements.extend(r for r in wanted if r is not None)
 
     def _credentials(self) -> bool:
+        if credentials.foreign_secret(self.observed) is not None:
+            raise SpecError.one(
+                f"{self.field}.credentialsSecretName",
+                f"Secret {show(self.plan.secret)} already exists in namespace {show(self.plan.namespace)} and was "
+                "not made by function-tau; choose another name, or, to hand it over on purpose (its password "
+                "becomes the database owner's), label it app.kubernetes.io/managed-by=function-tau",
+            )
         password, _ = credentials.resolve_password(self.observed)
         self._add(CREDENTIALS, credentials.secret_manifest(self.plan, password), objects.CREATED)
         if self.observed.is_ready(CREDENTIALS):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 OBJECT_STORE_INPUT = {
     "apiVersion": "fn.tau.home.arpa/v1alpha1",
     "kind": "PlatformDefaults",
@@ -21,3 +23,21 @@ S3_SECRET = {
     "metadata": {"name": "minio", "namespace": "crossplane-system"},
     "data": {"ACCESS_KEY_ID": "a2V5", "ACCESS_SECRET_KEY": "c2VjcmV0"},
 }
+
+
+def live_secret(password: str, name: str = "shop-postgres-credentials", namespace: str = "shop") -> dict:
+    """A credentials Secret as it exists in the cluster, handed over to function-tau (labelled)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "function-tau"},
+        },
+        "type": "kubernetes.io/basic-auth",
+        "data": {
+            "username": base64.b64encode(b"shop_user").decode(),
+            "password": base64.b64encode(password.encode()).decode(),
+        },
+    }

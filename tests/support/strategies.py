@@ -1,0 +1,546 @@
+"""Hypothesis strategies for the claims of every kind function-tau composes, valid and hostile.
+
+One place for them, so every property test draws from the same generators:
+
+- `postgres_specs`, `application_specs()`, `operator_specs`: valid specs, every field's valid
+  values combined freely (every combination must compose).
+- `postgres_garbage`, `application_garbage()`, `operator_garbage`: anything shaped like a spec:
+  known and unknown keys, any JSON type, nested.
+- `hostile(valid)`: a valid spec broken in one to three places, at any depth, in every way a
+  claim can be broken: wrong types, unicode, empty and enormous strings, huge lists, floats where
+  integers belong, fields removed, fields added. A break deep inside (a float in `env[3].value`)
+  finds what garbage at the top level does not.
+- `edited(base, valid)`: `base` with a few fields changed or removed, as users edit a claim.
+- `invalid(valid, BREAKS)`: a valid spec with one field set to a value that is certainly
+  refused, and the field path the refusal must name.
+
+`KINDS` are the three kinds with what a property needs to know about each.
+`budget(n)` gives the settings of a property that draws `n` examples in CI; with
+`TAU_HYPOTHESIS_PROFILE=thorough` it draws ten times as many (a longer run, same properties).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pydantic
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from function import render
+from function.api.application import TauApplicationSpec
+from function.api.operator import CNPGOperatorSpec
+from function.api.postgres import PostgresDatabaseSpec
+from function.compose import application as app
+from function.compose import operator as op
+
+# ---------------------------------------------------------------------------------------------------------------
+# Settings: one profile per run length.
+
+settings.register_profile(
+    "tau-ci",
+    deadline=None,  # a call is milliseconds, but the first schema validation loads every CRD
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+    print_blob=True,
+)
+settings.register_profile("tau-thorough", settings.get_profile("tau-ci"))
+_SCALE = {"ci": 1, "thorough": 10}
+PROFILE = os.environ.get("TAU_HYPOTHESIS_PROFILE", "ci")
+if PROFILE not in _SCALE:
+    raise ValueError(f"TAU_HYPOTHESIS_PROFILE={PROFILE!r}: use one of {', '.join(_SCALE)}")
+
+
+def budget(examples: int) -> settings:
+    """Settings for a property that draws `examples` examples in CI (ten times more when thorough)."""
+    return settings(settings.get_profile(f"tau-{PROFILE}"), max_examples=examples * _SCALE[PROFILE])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PostgresDatabase.
+
+EXTENSIONS = ["uuid-ossp", "pgcrypto", "pg_trgm", "hstore"]
+
+postgres_specs = st.fixed_dictionaries(
+    {},
+    optional={
+        "databaseName": st.sampled_from(["shop", "app_db", "_x"]),
+        "owner": st.sampled_from(["app", "shop_owner"]),
+        "extensions": st.lists(st.sampled_from(EXTENSIONS), unique=True, max_size=4),
+        "instance": st.fixed_dictionaries(
+            {},
+            optional={
+                "instances": st.integers(1, 10),
+                "version": st.integers(14, 18),
+                "storage": st.fixed_dictionaries({}, optional={"size": st.sampled_from(["1Gi", "500Mi", 20, "1.5Ti"])}),
+                "walStorage": st.fixed_dictionaries({}, optional={"size": st.sampled_from(["1Gi", "2G"])}),
+                "parameters": st.dictionaries(
+                    st.sampled_from(["work_mem", "max_connections", "x.y"]), st.sampled_from(["4MB", "100", "on"])
+                ),
+            },
+        ),
+        "backup": st.fixed_dictionaries(
+            {},
+            optional={
+                "enabled": st.booleans(),
+                "method": st.sampled_from(["volumeSnapshot", "none"]),
+                "schedule": st.sampled_from(["0 0 3 * * *", "@daily", "*/30 * * * * *"]),
+                "retentionDays": st.integers(1, 3650),
+            },
+        ),
+        "credentialsSecretName": st.sampled_from(["db", "shop-creds"]),
+        "deletionPolicy": st.sampled_from(["Retain", "Delete"]),
+    },
+)
+"""Valid PostgresDatabase specs."""
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=80),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=20), children, max_size=5),
+    max_leaves=20,
+)
+POSTGRES_FIELDS = ["databaseName", "owner", "instance", "extensions", "backup", "restore", "credentialsSecretName",
+                   "deletionPolicy", "namespace", "name", "version", "storage", "size", "schedule", "method",
+                   "parameters"]  # fmt: skip
+postgres_garbage = st.dictionaries(st.sampled_from(POSTGRES_FIELDS) | st.text(max_size=15), json_values, max_size=8)
+"""Anything at all shaped like a PostgresDatabase spec: known and unknown keys, any types, nested."""
+
+# ---------------------------------------------------------------------------------------------------------------
+# TauApplication.
+
+IMAGES = st.sampled_from(
+    ["nginx", "nginx:1.27", "postgres:15-alpine", "ghcr.io/org/app:1.0", "registry.home.arpa:5000/a/b-c/d_e:v1.2.3",
+     "docker.io/library/busybox@sha256:" + "f" * 64]
+)  # fmt: skip
+ENV_NAMES = st.one_of(
+    st.sampled_from([*app.INJECTED_VARIABLES, "PGSSLMODE", "app.mode", "-x"]),
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,12}", fullmatch=True),
+)
+ENV = st.lists(
+    st.fixed_dictionaries({"name": ENV_NAMES}, optional={"value": st.text(max_size=20)}),
+    max_size=8,
+    unique_by=lambda e: e["name"],
+)
+ARGS = st.lists(st.text(max_size=12), max_size=4)
+RESOURCES = st.sampled_from(
+    [None, {"requests": {"cpu": "50m", "memory": "64Mi"}}, {"limits": {"cpu": 1, "memory": "1Gi"}},
+     {"requests": {"cpu": "100m"}, "limits": {"cpu": "200m", "ephemeral-storage": "1Gi"}}]
+)  # fmt: skip
+HOSTS = st.sampled_from(["app.home.arpa", "a.b", "x-1.example.org", "localhost"])
+TLS = st.one_of(st.none(), st.fixed_dictionaries({"clusterIssuer": st.sampled_from(["ca", "letsencrypt-prod"])}))
+DATABASE = st.fixed_dictionaries(
+    {"enabled": st.booleans()},
+    optional={
+        "name": st.sampled_from(["app", "store_1", "_x"]),
+        "storageSize": st.sampled_from(["1Gi", "5Gi", "500Mi", 2]),
+        "extensions": st.lists(st.sampled_from(EXTENSIONS), unique=True, max_size=3),
+        "owner": st.sampled_from(["app_owner", "u"]),
+        "backup": st.sampled_from([{"enabled": False}, {"method": "none"}, {"retentionDays": 3},
+                                   {"schedule": "0 0 1 * * *"}]),
+        "deletionPolicy": st.sampled_from(["Retain", "Delete"]),
+        "instance": st.sampled_from([{"version": 17}, {"instances": 2}, {"storage": {"storageClass": "ssd"}}]),
+    },
+)  # fmt: skip
+APPLICATION_NAMES = st.sampled_from(["shop", "web-app", "a", "postgres-example"])
+APPLICATION_NAMESPACES = st.sampled_from(["shop", "apps", "team-a"])
+
+
+@st.composite
+def application_specs(draw: st.DrawFn) -> dict:
+    """Any valid TauApplication spec."""
+    spec: dict = {"image": draw(IMAGES)}
+    for field, strategy in (("command", ARGS), ("args", ARGS), ("resources", RESOURCES)):
+        value = draw(strategy)
+        if value:
+            spec[field] = value
+    if draw(st.booleans()):
+        spec["replicas"] = draw(st.integers(0, 100))
+    env = draw(ENV)
+    if env:
+        spec["env"] = env
+    if draw(st.booleans()):
+        spec["port"] = draw(st.integers(1, 65535))
+        if draw(st.booleans()):
+            spec["ingress"] = {"host": draw(HOSTS)}
+            if tls := draw(TLS):
+                spec["ingress"]["tls"] = tls
+            if draw(st.booleans()):
+                spec["ingress"]["className"] = "nginx"
+    spec["database"] = draw(DATABASE)
+    return spec
+
+
+SMALL_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+APPLICATION_FIELDS = ["image", "command", "args", "replicas", "env", "resources", "port", "ingress", "database",
+                      "namespace"]  # fmt: skip
+APPLICATION_DATABASE_FIELDS = ["enabled", "name", "storageSize", "extensions", "instance", "backup", "restore",
+                               "owner", "credentialsSecretName", "deletionPolicy", "namespace"]  # fmt: skip
+
+
+@st.composite
+def application_garbage(draw: st.DrawFn) -> object:
+    """A valid TauApplication spec with garbage in some of its fields, or garbage altogether."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(SMALL_JSON)
+    spec = draw(application_specs())
+    for field in draw(st.lists(st.sampled_from(APPLICATION_FIELDS), max_size=3)):
+        spec[field] = draw(SMALL_JSON)
+    database = spec.get("database")
+    if isinstance(database, dict):
+        for field in draw(st.lists(st.sampled_from(APPLICATION_DATABASE_FIELDS), max_size=3)):
+            database[field] = draw(SMALL_JSON)
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CNPGOperator.
+
+OPERATOR_RESOURCES = st.fixed_dictionaries(
+    {},
+    optional={
+        "requests": st.fixed_dictionaries(
+            {}, optional={"cpu": st.sampled_from(["50m", "100m"]), "memory": st.sampled_from(["100Mi", 104857600])}
+        ),
+        "limits": st.fixed_dictionaries({}, optional={"cpu": st.sampled_from(["1", "500m"]), "memory": st.just("1Gi")}),
+    },
+)
+operator_specs = st.fixed_dictionaries(
+    {},
+    optional={
+        "namespace": st.sampled_from(["cnpg-system", "databases", "x"]),
+        "chartVersion": st.sampled_from(["0.29.0", "0.28.3", "v1.0.0-rc.1", "1.2.3+build.5"]),
+        "replicas": st.integers(1, 5),
+        "resources": OPERATOR_RESOURCES,
+        "monitoring": st.fixed_dictionaries({}, optional={"podMonitor": st.booleans(), "grafanaDashboard": st.booleans()}),
+        "barmanCloudPlugin": st.fixed_dictionaries(
+            {}, optional={"enabled": st.booleans(), "chartVersion": st.sampled_from(["0.7.0", "0.6.0"])}
+        ),
+        "volumeSnapshotClass": st.fixed_dictionaries(
+            {}, optional={"create": st.booleans(), "name": st.sampled_from(["longhorn-backup", "a.b"]),
+                          "deletionPolicy": st.sampled_from(["Delete", "Retain"])},
+        ),
+    },
+)  # fmt: skip
+"""Valid CNPGOperator specs."""
+
+OPERATOR_FIELDS = ["namespace", "chartVersion", "replicas", "resources", "monitoring", "barmanCloudPlugin",
+                   "volumeSnapshotClass", "create", "enabled", "name"]  # fmt: skip
+operator_garbage = st.dictionaries(st.sampled_from(OPERATOR_FIELDS) | st.text(max_size=10), SMALL_JSON, max_size=6)
+"""Anything at all shaped like a CNPGOperator spec."""
+
+# ---------------------------------------------------------------------------------------------------------------
+# Hostile values, and valid specs broken with them.
+
+UNUSUAL_TEXT = st.sampled_from(
+    ["", " ", "é", "名前", "👍🏽", "\u202e", "\ufeff", "\x00", "a\nb", "\t", "$(HOME)", "${X}", "'; DROP TABLE x; --",
+     "../..", "%00", "\\", '"', "0", "-1", "1e400", "true", "null", "NaN", "Infinity", "@daily", "0 3 * * *"]
+)  # fmt: skip
+NUMBERS = st.one_of(
+    st.integers(-(2**53), 2**53),
+    st.floats(),  # infinities and NaN included: a Struct can carry them even though JSON cannot
+    st.sampled_from([0.5, 1.5, -0.0, 1e300, -1e-300, 2.0**63, 65536.0]),
+)
+ENORMOUS_TEXT = st.builds(
+    lambda unit, count: unit * count,
+    st.sampled_from(["a", "é", "👍", "0", "-", " ", "a-", "1."]),
+    st.integers(4_000, 120_000),
+)
+"""Strings of thousands of characters, cheaply (hypothesis draws them as a unit and a count)."""
+LEAVES = st.none() | st.booleans() | NUMBERS | UNUSUAL_TEXT | st.text(max_size=30)
+HUGE_LISTS = st.builds(
+    lambda item, count: [item] * count, LEAVES | st.just({"name": "X", "value": "y"}), st.integers(129, 5_000)
+)
+"""Lists longer than any bound a field has (at most 128 items anywhere)."""
+
+hostile_values = st.recursive(
+    LEAVES | ENORMOUS_TEXT | HUGE_LISTS,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(UNUSUAL_TEXT | st.text(max_size=10), children, max_size=4),
+    max_leaves=8,
+)
+"""Any JSON value, with unicode, enormous strings, huge lists and numbers of every kind among it."""
+
+Path = tuple[str | int, ...]
+
+
+def paths(value: Any, prefix: Path = ()) -> list[Path]:
+    """Every path into a JSON value (dict keys and list indexes), the value itself first."""
+    out = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out += paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out += paths(item, (*prefix, index))
+    return out
+
+
+def at(value: Any, path: Path) -> Any:
+    """The value at `path`."""
+    for step in path:
+        value = value[step]
+    return value
+
+
+def replaced(value: Any, path: Path, new: Any) -> Any:
+    """A copy of `value` with the value at `path` replaced (created, for a dict key that is missing)."""
+    if not path:
+        return new
+    out = copy.deepcopy(value)
+    parent = at(out, path[:-1])
+    parent[path[-1]] = new
+    return out
+
+
+def removed(value: Any, path: Path) -> Any:
+    """A copy of `value` without the value at `path` (a dict key or a list item)."""
+    if not path:
+        return None
+    out = copy.deepcopy(value)
+    del at(out, path[:-1])[path[-1]]
+    return out
+
+
+def set_path(spec: dict, dotted: str, new: Any) -> dict:
+    """A copy of `spec` with `dotted` (a.b.c) set to `new`, creating (or replacing with) objects on the way."""
+    out = copy.deepcopy(spec)
+    node = out
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        if not isinstance(node.get(key), dict):
+            node[key] = {}
+        node = node[key]
+    node[leaf] = new
+    return out
+
+
+@st.composite
+def _retyped(draw: st.DrawFn, value: Any) -> Any:
+    """A value like `value` but broken the way its type can be: a float for an int, an empty or enormous string..."""
+    if isinstance(value, bool):
+        return draw(st.sampled_from(["true", 1, 0.0, None, [value]]))
+    if isinstance(value, int | float):
+        return draw(st.sampled_from([value + 0.5, str(value), -value - 1, value * 2**40, float("inf"), [value]]))
+    if isinstance(value, str):
+        unit = draw(st.sampled_from(["a", "é", "👍", "-"]))
+        enormous = value + unit * draw(st.integers(1_000, 100_000))
+        options = ["", value.upper(), value + draw(UNUSUAL_TEXT), draw(UNUSUAL_TEXT) + value, value * 1000, enormous]
+        return draw(st.sampled_from([*options, 5, [value], {"value": value}]))
+    if isinstance(value, list):
+        if value:
+            return value * draw(st.integers(50, 3_000))
+        return draw(st.sampled_from([{}, "", [None], [[]]]))
+    if isinstance(value, dict):
+        return draw(st.sampled_from([list(value.values()), list(value), "", None, [value]]))
+    return draw(hostile_values)
+
+
+@st.composite
+def hostile(draw: st.DrawFn, valid: st.SearchStrategy, fields: tuple[str, ...] = ()) -> object:
+    """A valid spec broken in one to three places: replaced, retyped, removed, or given extra fields."""
+    spec = draw(valid)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(paths(spec)))
+        target = at(spec, path)
+        how = draw(st.sampled_from(["replace", "retype", "remove", "extra"]))
+        if how == "replace":
+            spec = replaced(spec, path, draw(hostile_values))
+        elif how == "retype":
+            spec = replaced(spec, path, draw(_retyped(target)))
+        elif how == "remove" and path:
+            spec = removed(spec, path)
+        elif isinstance(target, dict):
+            key = draw(st.sampled_from(fields) | st.text(max_size=12)) if fields else draw(st.text(max_size=12))
+            spec = replaced(spec, (*path, key), draw(hostile_values))
+        if not isinstance(spec, dict | list):
+            break  # nothing left to walk into
+    return spec
+
+
+@st.composite
+def edited(draw: st.DrawFn, base: dict, valid: st.SearchStrategy) -> dict:
+    """`base` as a user edits it: up to three fields taken from another valid spec, up to two removed."""
+    other = draw(valid)
+    spec = copy.deepcopy(base)
+    if other:
+        for key in draw(st.lists(st.sampled_from(sorted(other)), unique=True, max_size=3)):
+            spec[key] = copy.deepcopy(other[key])
+    if spec:
+        for key in draw(st.lists(st.sampled_from(sorted(spec)), unique=True, max_size=2)):
+            del spec[key]
+    return spec
+
+
+# A break that is certainly refused: the field the refusal names, and the change that breaks it.
+Break = tuple[str, Callable[[dict], dict]]
+
+
+def setting(dotted: str, value: Any) -> Callable[[dict], dict]:
+    """A break that sets one field."""
+    return lambda spec: set_path(spec, dotted, value)
+
+
+def without(dotted: str) -> Callable[[dict], dict]:
+    """A break that removes one (required) field."""
+
+    def apply(spec: dict) -> dict:
+        out = copy.deepcopy(spec)
+        *parents, leaf = dotted.split(".")
+        node = out
+        for key in parents:
+            node = node.setdefault(key, {})
+        node.pop(leaf, None)
+        return out
+
+    return apply
+
+
+POSTGRES_BREAKS: list[Break] = [
+    ("spec.databaseName", setting("databaseName", "postgres")),
+    ("spec.databaseName", setting("databaseName", "x" * 64)),
+    ("spec.owner", setting("owner", "pg_monitor")),
+    ("spec.instance.instances", setting("instance.instances", 0)),
+    ("spec.instance.instances", setting("instance.instances", 1.5)),
+    ("spec.instance.version", setting("instance.version", 13)),
+    ("spec.instance.version", setting("instance.version", "fifteen")),
+    ("spec.instance.storage.size", setting("instance.storage.size", "ten gigs")),
+    ("spec.instance.storage.size", setting("instance.storage.size", "-1Gi")),
+    ("spec.instance.parameters", setting("instance.parameters", {"port": "5433"})),
+    ("spec.instance.parameters", setting("instance.parameters", {f"p{i}": "1" for i in range(200)})),
+    ("spec.backup.schedule", setting("backup.schedule", "0 3 * * *")),
+    ("spec.backup.retentionDays", setting("backup.retentionDays", 0)),
+    ("spec.backup.method", setting("backup.method", "tape")),
+    ("spec.extensions", setting("extensions", ["pgcrypto", "pgcrypto"])),
+    ("spec.extensions", setting("extensions", ["pgcrypto"] * 65)),
+    ("spec.credentialsSecretName", setting("credentialsSecretName", "Not_A_Name")),
+    ("spec.deletionPolicy", setting("deletionPolicy", "Orphan")),
+    ("spec.namespace", setting("namespace", "somebody-else")),
+    ("spec.restore.backupName", setting("restore", {"pointInTime": "2026-01-01T00:00:00Z"})),
+]
+APPLICATION_BREAKS: list[Break] = [
+    ("spec.image", setting("image", "")),
+    ("spec.image", setting("image", "Nginx Latest")),
+    ("spec.image", without("image")),
+    ("spec.replicas", setting("replicas", -1)),
+    ("spec.replicas", setting("replicas", 2.5)),
+    ("spec.port", setting("port", 70000)),
+    ("spec.env[0].name", setting("env", [{"name": "1X", "value": "v"}])),
+    ("spec.env", setting("env", [{"name": "A"}, {"name": "A"}])),
+    ("spec.command", setting("command", ["x"] * 65)),
+    ("spec.ingress", lambda spec: without("port")(set_path(spec, "ingress", {"host": "a.b"}))),
+    ("spec.ingress.host", lambda spec: set_path(set_path(spec, "port", 80), "ingress", {"host": "*.b"})),
+    ("spec.database.name", setting("database.name", "template0")),
+    ("spec.database.instance.instances", setting("database.instance.instances", 0)),
+    ("spec.database.storageSize", setting("database.storageSize", "big")),
+    ("spec.namespace", setting("namespace", "somebody-else")),
+]
+OPERATOR_BREAKS: list[Break] = [
+    ("spec.replicas", setting("replicas", 0)),
+    ("spec.replicas", setting("replicas", 1.5)),
+    ("spec.chartVersion", setting("chartVersion", "latest")),
+    ("spec.namespace", setting("namespace", "Not_A_Namespace")),
+    ("spec.volumeSnapshotClass.deletionPolicy", setting("volumeSnapshotClass.deletionPolicy", "Orphan")),
+    ("spec.volumeSnapshotClass.name", setting("volumeSnapshotClass.name", "UPPER")),
+    ("spec.barmanCloudPlugin.enabled", setting("barmanCloudPlugin.enabled", "maybe")),
+    ("spec.resources.requests.cpu", setting("resources.requests.cpu", "lots")),
+    ("spec.resources", setting("resources", {"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}})),
+]
+
+
+@st.composite
+def invalid(draw: st.DrawFn, valid: st.SearchStrategy, breaks: list[Break]) -> tuple[dict, str]:
+    """A valid spec with one field certainly refused, and that field's path."""
+    field, apply = draw(st.sampled_from(breaks))
+    return apply(draw(valid)), field
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The three kinds, with what a property needs to know about each.
+
+CERT_MANAGER_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "certificates.cert-manager.io"},
+}
+
+
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class Kind:
+    """A kind function-tau composes: how to build its composite, its specs, and what may go from a desired state."""
+
+    name: str  # the composite's kind
+    claim: str | None  # its claim's kind; None for a cluster-scoped composite without a claim
+    valid: st.SearchStrategy
+    garbage: st.SearchStrategy
+    breaks: list[Break]
+    fields: tuple[str, ...]  # its field names, for extra fields in the wrong places
+    condition: str  # the condition that carries a refusal
+    model: type[pydantic.BaseModel]
+    # What Crossplane answers for the kind's requirements (cert-manager is installed).
+    required: dict[str, list[dict]] = dataclasses.field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.name)  # hypothesis' reports print the kind, not its strategies
+
+    def composite(self, spec: object, name: str = "shop", namespace: str = "shop") -> dict:
+        """The composite Crossplane sends: from a claim (labels, claimRef), or created directly."""
+        if self.claim is None:
+            xr = {"apiVersion": "tau.home.arpa/v1alpha1", "kind": self.name, "metadata": {"name": name}}
+        else:
+            xr = render.to_composite(
+                {
+                    "apiVersion": "tau.home.arpa/v1alpha1",
+                    "kind": self.claim,
+                    "metadata": {"name": name, "namespace": namespace},
+                }
+            )
+        xr["spec"] = copy.deepcopy(spec)
+        return xr
+
+    def may_drop(self, spec: object) -> frozenset[str]:
+        """Keys a valid `spec` removes from what exists: only the stateless resources it switches off.
+
+        A database resource, a Deployment or the operator's release is never among them. An
+        application's Service and Ingress go when `port` and `ingress` go; the operator's plugin
+        release and snapshot class when they are switched off (it uninstalls them, on purpose).
+        """
+        parsed = self.model.model_validate({} if spec is None else spec)  # as the function reads a null spec
+        if isinstance(parsed, TauApplicationSpec):
+            return frozenset(
+                key for key, gone in ((app.SERVICE, parsed.port is None), (app.INGRESS, parsed.ingress is None)) if gone
+            )
+        if isinstance(parsed, CNPGOperatorSpec):
+            return frozenset(
+                key
+                for key, gone in (
+                    (op.PLUGIN_RELEASE, not parsed.barmanCloudPlugin.enabled),
+                    (op.SNAPSHOT_CLASS, not parsed.volumeSnapshotClass.create),
+                )
+                if gone
+            )
+        return frozenset()
+
+
+POSTGRES = Kind(
+    "XPostgresDatabase", "PostgresDatabase", postgres_specs, postgres_garbage, POSTGRES_BREAKS, tuple(POSTGRES_FIELDS),
+    "DatabaseReady", PostgresDatabaseSpec,
+)  # fmt: skip
+APPLICATION = Kind(
+    "XTauApplication", "TauApplication", application_specs(), application_garbage(), APPLICATION_BREAKS,
+    tuple(APPLICATION_FIELDS + APPLICATION_DATABASE_FIELDS), app.APPLICATION_READY, TauApplicationSpec,
+)  # fmt: skip
+OPERATOR = Kind(
+    "XCNPGOperator", None, operator_specs, operator_garbage, OPERATOR_BREAKS, tuple(OPERATOR_FIELDS),
+    op.OPERATOR_READY, CNPGOperatorSpec, {op.CERT_MANAGER: [CERT_MANAGER_CRD]},
+)  # fmt: skip
+KINDS = (POSTGRES, APPLICATION, OPERATOR)
