@@ -20,12 +20,11 @@ import pytest
 import yaml
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from function.api import definitions
 from function.api.platform import PlatformDefaults
 from function.compose import operator as op
-from tests.support import crossplane, golden, gomod, schemas
+from tests.support import crossplane, golden, gomod, schemas, strategies
 from tests.support import function as f
 from tests.support.paths import EXAMPLES, GOLDEN
 
@@ -364,41 +363,8 @@ def test_renaming_the_snapshot_class_is_refused_and_destroys_nothing():
 # ---------------------------------------------------------------------------------------------------------------
 # Invariants under generated input (SPEC §7).
 
-resources = st.fixed_dictionaries(
-    {},
-    optional={
-        "requests": st.fixed_dictionaries(
-            {}, optional={"cpu": st.sampled_from(["50m", "100m"]), "memory": st.just("100Mi")}
-        ),
-        "limits": st.fixed_dictionaries({}, optional={"cpu": st.sampled_from(["1", "500m"]), "memory": st.just("1Gi")}),
-    },
-)
-valid_specs = st.fixed_dictionaries(
-    {},
-    optional={
-        "namespace": st.sampled_from(["cnpg-system", "databases", "x"]),
-        "chartVersion": st.sampled_from(["0.29.0", "0.28.3", "v1.0.0-rc.1"]),
-        "replicas": st.integers(1, 5),
-        "resources": resources,
-        "monitoring": st.fixed_dictionaries({}, optional={"podMonitor": st.booleans(), "grafanaDashboard": st.booleans()}),
-        "barmanCloudPlugin": st.fixed_dictionaries({}, optional={"enabled": st.booleans(), "chartVersion": st.just("0.7.0")}),
-        "volumeSnapshotClass": st.fixed_dictionaries(
-            {}, optional={"create": st.booleans(), "name": st.sampled_from(["longhorn-backup", "a.b"]),
-                          "deletionPolicy": st.sampled_from(["Delete", "Retain"])},
-        ),
-    },
-)  # fmt: skip
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 10) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=10,
-)
-any_specs = st.dictionaries(
-    st.sampled_from(["namespace", "chartVersion", "replicas", "resources", "monitoring", "barmanCloudPlugin",
-                     "volumeSnapshotClass", "other"]),
-    json_values,
-    max_size=4,
-)  # fmt: skip
+valid_specs = strategies.operator_specs
+any_specs = strategies.operator_garbage
 
 
 @SETTINGS
