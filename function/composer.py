@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 
-from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
+from function import structs
 from function.api.platform import PlatformDefaults
 from function.compose.application import compose_tau_application
 from function.compose.operator import compose_cnpg_operator
@@ -20,7 +20,7 @@ from function.compose.postgres import compose_postgres_database
 from function.compose.spec import parse_input
 from function.compose.types import Outcome
 from function.errors import SpecError, show
-from function.observed import Observed, struct_to_dict
+from function.observed import Observed
 
 Composition = Callable[[Observed, PlatformDefaults], Outcome]
 
@@ -35,6 +35,12 @@ COMPOSITIONS: dict[str, tuple[Composition, str]] = {
 TTL_WAITING = datetime.timedelta(seconds=20)
 TTL_STEADY = datetime.timedelta(seconds=60)
 _MAX_FATAL_MESSAGE = 4000
+# Parsed function inputs by their serialized bytes: a Composition sends the same
+# input on every call, and validating it is a pydantic round trip each time.
+# PlatformDefaults is frozen, so sharing one is safe; a handful of entries
+# covers every Composition that points at this function.
+_INPUTS: dict[bytes, PlatformDefaults] = {}
+_MAX_INPUTS = 16
 
 
 def _fatal(rsp: fnv1.RunFunctionResponse, message: str, condition_type: str | None) -> None:
@@ -63,10 +69,10 @@ def _fatal(rsp: fnv1.RunFunctionResponse, message: str, condition_type: str | No
 def _write(rsp: fnv1.RunFunctionResponse, outcome: Outcome) -> None:
     for composed in outcome.resources:
         desired = rsp.desired.resources[composed.key]
-        desired.resource.update(composed.body)
+        structs.update(desired.resource, composed.body)
         desired.ready = fnv1.READY_TRUE if composed.ready else fnv1.READY_FALSE
     if outcome.status:
-        resource.update(rsp.desired.composite, {"status": outcome.status})
+        structs.update(rsp.desired.composite.resource, {"status": outcome.status})
     rsp.desired.composite.ready = fnv1.READY_TRUE if outcome.ready else fnv1.READY_FALSE
     for cond in outcome.conditions:
         rsp.conditions.append(
@@ -86,17 +92,35 @@ def _write(rsp: fnv1.RunFunctionResponse, outcome: Outcome) -> None:
     rsp.meta.ttl.FromTimedelta(TTL_WAITING if outcome.waiting else TTL_STEADY)
 
 
+def _platform(req: fnv1.RunFunctionRequest) -> PlatformDefaults:
+    """The function input, parsed once per distinct input (an invalid one raises SpecError every time)."""
+    if not req.HasField("input"):
+        return parse_input(None)
+    raw = req.input.SerializeToString(deterministic=True)
+    platform = _INPUTS.get(raw)
+    if platform is None:
+        platform = parse_input(structs.to_dict(req.input))
+        if len(_INPUTS) >= _MAX_INPUTS:
+            _INPUTS.clear()
+        _INPUTS[raw] = platform
+    return platform
+
+
 def compose(req: fnv1.RunFunctionRequest, rsp: fnv1.RunFunctionResponse) -> str:
     """Compose the request's composite into `rsp`; returns a short word for the log."""
     observed = Observed(req)
     kind = observed.composite.get("kind")
     entry = COMPOSITIONS.get(kind) if isinstance(kind, str) else None
     if entry is None:
-        _fatal(rsp, f"kind {show(kind)} is not composed by function-tau; it composes {', '.join(sorted(COMPOSITIONS))}", None)
+        _fatal(
+            rsp,
+            f"kind {show(kind)} is not composed by function-tau; it composes {', '.join(sorted(COMPOSITIONS))}",
+            None,
+        )
         return "unknown-kind"
     composition, condition_type = entry
     try:
-        platform = parse_input(struct_to_dict(req.input) if req.HasField("input") else None)
+        platform = _platform(req)
         outcome = composition(observed, platform)
     except SpecError as err:
         _fatal(rsp, str(err), condition_type)

@@ -1,9 +1,11 @@
 """The gRPC servicer: a thin shell around the composer.
 
-It adds only what a server needs: a log line per call, and the guarantee that
-no exception escapes as a gRPC error. An unexpected failure becomes a fatal
-result a user can read; its stack trace (without local variables, which could
-hold a password) goes to the function's log, never to the claim.
+It adds only what a server needs: a log line per call, the guarantee that
+no exception escapes as a gRPC error, and a cache of the answers to requests
+it has seen before (function.cache: a claim at rest sends the same request on
+every reconcile). An unexpected failure becomes a fatal result a user can
+read; its stack trace (without local variables, which could hold a password)
+goes to the function's log, never to the claim.
 """
 
 from __future__ import annotations
@@ -15,19 +17,25 @@ from crossplane.function import logging, response
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
-from function import composer
+from function import cache, composer
 
 
 class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
     """Runs function-tau for Crossplane."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_size: int = cache.DEFAULT_SIZE) -> None:
         self.log = logging.get_logger()
+        self.cache = cache.ResponseCache(cache_size)
 
     async def RunFunction(
         self, req: fnv1.RunFunctionRequest, _: grpc.aio.ServicerContext | None = None
     ) -> fnv1.RunFunctionResponse:
         """Compose the request's composite resource."""
+        key = self.cache.key(req)
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.log.debug("composed", tag=req.meta.tag, outcome="cached")
+            return cached
         rsp = response.to(req)
         try:
             outcome = composer.compose(req, rsp)
@@ -48,5 +56,6 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
                 )
             )
             return rsp
+        self.cache.offer(key, rsp)
         self.log.debug("composed", tag=req.meta.tag, outcome=outcome)
         return rsp

@@ -1,11 +1,12 @@
 """Read-only access to what Crossplane observed.
 
-That is the composite, the composed resources and the required (extra) resources.
-
-Protobuf Structs are converted to dicts lazily, once per resource, because the
-conversion is the most expensive thing a reconcile does and most calls only
-need a few resources. Accessors never mutate the request (reading a missing
-key of a Struct would insert it).
+The composite, the composed resources and the required (extra) resources.
+Protobuf Structs are converted to dicts lazily, because the conversion is the
+most expensive thing a reconcile does: a composed resource is converted whole
+only when asked for whole (`get`); readiness, the manifest we composed and the
+live object are read by walking the Struct to that one field, and only that
+field is converted (once per call). Accessors never mutate the request
+(reading a missing key of a Struct would insert it).
 """
 
 from __future__ import annotations
@@ -16,32 +17,11 @@ import functools
 from typing import Any
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
-from google.protobuf import struct_pb2
 
+from function import structs
 
-def _value(value: struct_pb2.Value) -> Any:
-    kind = value.WhichOneof("kind")
-    if kind == "struct_value":
-        return {k: _value(v) for k, v in value.struct_value.fields.items()}
-    if kind == "list_value":
-        return [_value(v) for v in value.list_value.values]
-    if kind == "number_value":
-        return value.number_value
-    if kind == "string_value":
-        return value.string_value
-    if kind == "bool_value":
-        return value.bool_value
-    return None
-
-
-def struct_to_dict(struct: struct_pb2.Struct) -> dict:
-    """A Struct as plain Python data.
-
-    Unlike `json_format.MessageToDict` (what the SDK uses), it accepts every
-    number a Struct can hold, infinity and NaN included, so a hostile value
-    becomes a validation error that names its field instead of a crash.
-    """
-    return {k: _value(v) for k, v in struct.fields.items()}
+# Kept for callers that convert a Struct themselves (see function.structs).
+struct_to_dict = structs.to_dict
 
 
 def dig(obj: Any, *path: str) -> Any:
@@ -80,10 +60,14 @@ class Observed:
     @functools.cached_property
     def composite(self) -> dict:
         """The composite resource (XR) as a dict."""
-        return struct_to_dict(self._req.observed.composite.resource)
+        return structs.to_dict(self._req.observed.composite.resource)
 
     @functools.cached_property
     def _resources(self) -> dict[str, dict]:
+        return {}
+
+    @functools.cached_property
+    def _objects(self) -> dict[tuple[str, ...], dict | None]:
         return {}
 
     def has(self, key: str) -> bool:
@@ -99,23 +83,73 @@ class Observed:
         if key not in self._req.observed.resources:
             return None
         if key not in self._resources:
-            self._resources[key] = struct_to_dict(self._req.observed.resources[key].resource)
+            self._resources[key] = structs.to_dict(self._req.observed.resources[key].resource)
         return self._resources[key]
 
     def is_ready(self, key: str) -> bool:
-        """Whether a composed resource reports Ready=True."""
-        cond = condition(self.get(key), "Ready")
-        return cond is not None and cond.get("status") == "True"
+        """Whether a composed resource reports Ready=True (its first condition of type Ready)."""
+        resources = self._req.observed.resources
+        if key not in resources:
+            return False
+        conditions = structs.lookup(resources[key].resource, "status", "conditions")
+        if conditions is None or conditions.WhichOneof("kind") in (None, "null_value"):
+            return False
+        if conditions.WhichOneof("kind") != "list_value":
+            # Not a list: whatever the dict-based reading makes of it, this does too.
+            cond = condition(self.get(key), "Ready")
+            return cond is not None and cond.get("status") == "True"
+        for item in conditions.list_value.values:
+            if item.WhichOneof("kind") != "struct_value":
+                continue
+            typ = structs.lookup(item.struct_value, "type")
+            if typ is not None and typ.WhichOneof("kind") == "string_value" and typ.string_value == "Ready":
+                status = structs.lookup(item.struct_value, "status")
+                return (
+                    status is not None and status.WhichOneof("kind") == "string_value" and status.string_value == "True"
+                )
+        return False
+
+    def _object(self, key: str, *path: str) -> dict | None:
+        """The object at `path` in a composed resource, converted alone and once; None if absent or not an object."""
+        cache_key = (key, *path)
+        if cache_key not in self._objects:
+            resources = self._req.observed.resources
+            value = structs.lookup(resources[key].resource, *path) if key in resources else None
+            self._objects[cache_key] = (
+                structs.to_dict(value.struct_value)
+                if value is not None and value.WhichOneof("kind") == "struct_value"
+                else None
+            )
+        return self._objects[cache_key]
 
     def manifest(self, key: str) -> dict | None:
         """What we asked provider-kubernetes to apply (`spec.forProvider.manifest`)."""
-        value = dig(self.get(key), "spec", "forProvider", "manifest")
-        return value if isinstance(value, dict) else None
+        return self._object(key, "spec", "forProvider", "manifest")
 
     def live(self, key: str) -> dict | None:
         """The object as provider-kubernetes last saw it (`status.atProvider.manifest`)."""
-        value = dig(self.get(key), "status", "atProvider", "manifest")
-        return value if isinstance(value, dict) else None
+        return self._object(key, "status", "atProvider", "manifest")
+
+    def has_live(self, key: str) -> bool:
+        """Whether provider-kubernetes has reported the live object (`live(key) is not None`, without converting it)."""
+        resources = self._req.observed.resources
+        live = structs.lookup(resources[key].resource, "status", "atProvider", "manifest") if key in resources else None
+        return live is not None and live.WhichOneof("kind") == "struct_value"
+
+    def live_at(self, key: str, *path: str) -> Any:
+        """`dig(self.live(key), *path)`, converting only the value at `path`.
+
+        The live object is as large as what was composed (a Deployment's whole
+        pod template); a caller that wants one field of its status should not
+        pay for converting all of it.
+        """
+        if not path:
+            return self.live(key)
+        if not self.has_live(key):
+            return None
+        live = self._req.observed.resources[key].resource.fields["status"].struct_value.fields["atProvider"]
+        value = structs.lookup(live.struct_value.fields["manifest"].struct_value, *path)
+        return None if value is None else structs.to_python(value)
 
     def required(self, name: str) -> list[dict] | None:
         """A required (extra) resource set; None while Crossplane has not resolved it yet.
@@ -125,5 +159,5 @@ class Observed:
         """
         for field in (self._req.required_resources, self._req.extra_resources):
             if name in field:
-                return [struct_to_dict(item.resource) for item in field[name].items]
+                return [structs.to_dict(item.resource) for item in field[name].items]
         return None

@@ -33,10 +33,10 @@ def _backup_times(plan: DatabasePlan, observed: Observed) -> tuple[str | None, s
     CNPG sets them on the Cluster for snapshots; with the Barman Cloud plugin
     they live on the ObjectStore, per server name.
     """
-    cluster = observed.live(CLUSTER)
-    last = dig(cluster, "status", "lastSuccessfulBackup")
-    first = dig(cluster, "status", "firstRecoverabilityPoint")
-    window = dig(observed.live(OBJECT_STORE), "status", "serverRecoveryWindow", plan.cluster)
+    cluster = observed.live_at(CLUSTER, "status")  # only the status is converted: see Observed.live_at
+    last = dig(cluster, "lastSuccessfulBackup")
+    first = dig(cluster, "firstRecoverabilityPoint")
+    window = observed.live_at(OBJECT_STORE, "status", "serverRecoveryWindow", plan.cluster)
     if isinstance(window, dict):
         last = window.get("lastSuccessfulBackupTime") or last
         first = window.get("firstRecoverabilityPoint") or first
@@ -45,7 +45,7 @@ def _backup_times(plan: DatabasePlan, observed: Observed) -> tuple[str | None, s
 
 def database_status(plan: DatabasePlan, observed: Observed, outcome: Outcome) -> dict:
     """The status fields of a database claim (SPEC §3)."""
-    cluster = observed.live(CLUSTER)
+    cluster = observed.live_at(CLUSTER, "status")
     last, first = _backup_times(plan, observed)
     status = DatabaseStatus(
         host=plan.host,
@@ -54,9 +54,9 @@ def database_status(plan: DatabasePlan, observed: Observed, outcome: Outcome) ->
         user=plan.owner,
         secretName=plan.secret,
         cluster=plan.cluster,
-        phase=dig(cluster, "status", "phase") or ("Waiting" if outcome.waiting else "Provisioning"),
-        instances=_int(dig(cluster, "status", "instances")),
-        readyInstances=_int(dig(cluster, "status", "readyInstances")),
+        phase=dig(cluster, "phase") or ("Waiting" if outcome.waiting else "Provisioning"),
+        instances=_int(dig(cluster, "instances")),
+        readyInstances=_int(dig(cluster, "readyInstances")),
         backupMethod=plan.backup_method,
         lastSuccessfulBackup=last,
         firstRecoverabilityPoint=first,

@@ -44,11 +44,11 @@ def _b64(text: str) -> str:
 
 
 def live_secret(name: str, namespace: str, password: str) -> dict:
-    """An existing credentials Secret, for adoption."""
+    """An existing credentials Secret, handed over to the function for adoption (labelled)."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "function-tau"}},
         "data": {"password": _b64(password), "username": _b64("legacy")},
     }
 
