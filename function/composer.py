@@ -19,7 +19,7 @@ from function.compose.operator import compose_cnpg_operator
 from function.compose.postgres import compose_postgres_database
 from function.compose.spec import parse_input
 from function.compose.types import Outcome
-from function.errors import SpecError, show
+from function.errors import Problem, SpecError, show
 from function.observed import Observed
 
 Composition = Callable[[Observed, PlatformDefaults], Outcome]
@@ -106,6 +106,25 @@ def _platform(req: fnv1.RunFunctionRequest) -> PlatformDefaults:
     return platform
 
 
+def _metadata_problems(composite: dict) -> list[Problem]:
+    """The composite's metadata must have the types Kubernetes gives it.
+
+    The API server guarantees them for anything Crossplane sends; a raw gRPC
+    caller could send anything, and every composition reads the name and the
+    claim labels, so they are checked once, here, for every kind.
+    """
+    metadata = composite.get("metadata")
+    if not isinstance(metadata, dict):
+        return [Problem("metadata", "must be an object with a name")]
+    problems = []
+    if not isinstance(metadata.get("name"), str):
+        problems.append(Problem("metadata.name", f"{show(metadata.get('name'))} is not a string"))
+    labels = metadata.get("labels")
+    if labels is not None and not (isinstance(labels, dict) and all(isinstance(v, str) for v in labels.values())):
+        problems.append(Problem("metadata.labels", "must map strings to strings"))
+    return problems
+
+
 def compose(req: fnv1.RunFunctionRequest, rsp: fnv1.RunFunctionResponse) -> str:
     """Compose the request's composite into `rsp`; returns a short word for the log."""
     observed = Observed(req)
@@ -120,6 +139,9 @@ def compose(req: fnv1.RunFunctionRequest, rsp: fnv1.RunFunctionResponse) -> str:
         return "unknown-kind"
     composition, condition_type = entry
     try:
+        problems = _metadata_problems(observed.composite)
+        if problems:
+            raise SpecError(problems)
         platform = _platform(req)
         outcome = composition(observed, platform)
     except SpecError as err:

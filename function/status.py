@@ -58,6 +58,7 @@ def database_status(plan: DatabasePlan, observed: Observed, outcome: Outcome) ->
         instances=_int(dig(cluster, "instances")),
         readyInstances=_int(dig(cluster, "readyInstances")),
         backupMethod=plan.backup_method,
+        backupTarget=plan.backup_target,
         lastSuccessfulBackup=last,
         firstRecoverabilityPoint=first,
     )
@@ -83,9 +84,9 @@ def database_conditions(plan: DatabasePlan, observed: Observed, outcome: Outcome
     else:
         last, _ = _backup_times(plan, observed)
         where = (
-            f"Longhorn snapshots (class {plan.snapshot_class}) uploaded to the backup target"
+            f"Longhorn snapshots to {plan.backup_target}"
             if plan.backup_method == "volumeSnapshot"
-            else f"Barman Cloud in {plan.object_store.destination_path if plan.object_store else 'the object store'}"
+            else f"Barman Cloud to {plan.backup_target}"
         )
         conditions.append(
             Condition(

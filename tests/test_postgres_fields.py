@@ -131,6 +131,7 @@ CASES = [
                 "retentionDays": 3,
                 "volumeSnapshot": {"className": "longhorn-snap"},
                 "pruneImage": "registry.home.arpa/tools/kubectl:1.34",
+                "nfs": {"server": "nas.home.arpa", "path": "/volume1/backups/postgres"},
             },
         ),
     ),

@@ -41,7 +41,7 @@ from tests.support.strategies import KINDS, Kind, budget, edited, hostile, inval
 # The gRPC message limit the function serves with (the SDK's default, as Crossplane calls it).
 MESSAGE_LIMIT = 4 * 1024 * 1024
 # A refusal starts with the field: spec..., metadata.name or input..., then ": ".
-FIELD = re.compile(r"^(spec|metadata\.name|input)([.\[][^\n]*?)?: ")
+FIELD = re.compile(r"^(spec|metadata|input)([.\[][^\n]*?)?: ")
 PASSWORD_KEYS = ("password", "DB_PASSWORD", "PGPASSWORD", "DATABASE_URL")
 IDS = [kind.name for kind in KINDS]
 
@@ -268,41 +268,35 @@ def test_over_grpc_no_error_and_the_same_bytes_twice(kind: Kind, data, function_
 # string of at most 253 characters, labels map strings to strings), so only a raw gRPC caller can send the
 # wrong types; the function should still answer with a refusal, not an InternalError.
 
-WRONG_TYPE = (
-    "composite metadata of the wrong type reaches Identity.of (function/compose/types.py) and "
-    "compose_cnpg_operator unchecked: it raises (an InternalError result), or composes with a number for a "
-    "namespace. The one place to refuse it for every kind is function/composer.py, which another helper owns"
-)
 ALL = ("XPostgresDatabase", "XTauApplication", "XCNPGOperator")
 CLAIMED = ("XPostgresDatabase", "XTauApplication")
-# (case, metadata, kinds that must refuse it, kinds that fail today). The operator has no claim: it
-# reads no claim labels, so odd labels leave it composing as usual.
+# (case, metadata, kinds that must refuse it). Metadata of the wrong type is refused for every kind
+# (function/composer.py), so is a name no resource can be derived from.
 METADATA = [
-    ("no metadata", None, ALL, ()),
-    ("an empty name", {"name": ""}, ALL, ()),
-    ("a unicode name", {"name": "名前"}, ALL, ()),
-    ("a name of a million characters", {"name": "a" * 1_000_000}, ALL, ()),
+    ("no metadata", None, ALL),
+    ("an empty name", {"name": ""}, ALL),
+    ("a unicode name", {"name": "名前"}, ALL),
+    ("a name of a million characters", {"name": "a" * 1_000_000}, ALL),
     ("a claim name that is no DNS label", {"name": "shop-x1", "labels": {"crossplane.io/claim-name": "Shop!",
                                                                           "crossplane.io/claim-namespace": "shop"}},
-     CLAIMED, ()),
-    ("a name that is a number", {"name": 5}, ALL, ALL),
-    ("metadata that is a list", [1], ALL, CLAIMED),
-    ("labels that are a list", {"name": "shop", "labels": ["x"]}, (), CLAIMED),
+     CLAIMED),
+    ("a name that is a number", {"name": 5}, ALL),
+    ("metadata that is a list", [1], ALL),
+    ("labels that are a list", {"name": "shop", "labels": ["x"]}, ALL),
     ("a claim-name label that is a list", {"name": "shop", "labels": {"crossplane.io/claim-name": ["x"],
                                                                        "crossplane.io/claim-namespace": "shop"}},
-     (), CLAIMED),
+     ALL),
     ("a claim-namespace label that is a number", {"name": "shop", "labels": {"crossplane.io/claim-name": "shop",
                                                                               "crossplane.io/claim-namespace": 7}},
-     (), CLAIMED),
+     ALL),
 ]  # fmt: skip
 
 
 def _metadata_cases() -> list:
     cases = []
     for kind in KINDS:
-        for name, metadata, refused, failing in METADATA:
-            marks = [pytest.mark.xfail(strict=True, reason=WRONG_TYPE)] if kind.name in failing else []
-            cases.append(pytest.param(kind, metadata, kind.name in refused, marks=marks, id=f"{kind.name}-{name}"))
+        for name, metadata, refused in METADATA:
+            cases.append(pytest.param(kind, metadata, kind.name in refused, id=f"{kind.name}-{name}"))
     return cases
 
 

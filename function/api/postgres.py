@@ -294,6 +294,9 @@ class DatabaseStatus(TauModel):
     instances: int | None = Field(None, description="PostgreSQL instances CNPG manages.")
     readyInstances: int | None = Field(None, description="Instances that are ready.")
     backupMethod: str | None = Field(None, description="volumeSnapshot, objectStore or none.")
+    backupTarget: str | None = Field(
+        None, description="Where the backups end up: the NFS server behind Longhorn, or the object store folder."
+    )
     lastSuccessfulBackup: str | None = Field(None, description="When the last backup completed.")
     firstRecoverabilityPoint: str | None = Field(
         None, description="The earliest point the database can be restored to."

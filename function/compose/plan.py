@@ -103,6 +103,18 @@ class DatabasePlan:
         return names.rw_service_host(self.cluster, self.namespace)
 
     @property
+    def backup_target(self) -> str | None:
+        """Where the backups end up, in words a user can act on (None without backups)."""
+        if self.backup_method == "volumeSnapshot":
+            if self.nfs.server:
+                return f"nfs://{self.nfs.server}:{self.nfs.path} (Longhorn backup target, class {self.snapshot_class})"
+            return f"Longhorn's backup target (VolumeSnapshotClass {self.snapshot_class})"
+        if self.backup_method == "objectStore" and self.object_store is not None:
+            # Barman Cloud writes below <destinationPath>/<serverName>, the server name being the cluster's.
+            return f"{self.object_store.destination_path}/{self.cluster}"
+        return None
+
+    @property
     def object_deletion_policy(self) -> str:
         """What deleting the claim does to the wrapped resources."""
         return "Delete" if self.deletion_policy == "Delete" else "Orphan"
