@@ -19,7 +19,7 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from function import names
-from function.api.common import DNSLabel, KubernetesName, PositiveQuantity, Resources, TauModel
+from function.api.common import CompositeNamespace, KubernetesName, PositiveQuantity, Resources, TauModel
 from function.api.postgres import DatabaseName, DatabaseStatus, PostgresDatabaseSpec
 from function.errors import show
 
@@ -216,11 +216,7 @@ class TauApplicationSpec(TauModel):
     database: ApplicationDatabase = Field(
         default_factory=ApplicationDatabase, description="The application's own PostgreSQL database."
     )
-    namespace: DNSLabel | None = Field(
-        None,
-        description="Only for a composite created without a claim: where its resources go (default: default). "
-        "A claim's resources always go to the claim's namespace.",
-    )
+    namespace: CompositeNamespace = None
 
     @pydantic.field_validator("env")
     @classmethod

@@ -88,6 +88,16 @@ KubernetesName = Annotated[
 """A DNS-1123 subdomain: the name of a Secret, a Backup, a StorageClass."""
 
 
+CompositeNamespace = Annotated[
+    DNSLabel | None,
+    Field(
+        description="Only for a composite created without a claim: where its resources go (default: default). "
+        "A claim's resources always go to the claim's namespace."
+    ),
+]
+"""The `namespace` field of a claim kind (a claim naming another namespace is refused)."""
+
+
 class ResourceList(TauModel):
     """Amounts of compute resources."""
 

@@ -17,7 +17,7 @@ import pydantic
 from pydantic import AfterValidator, Field, WithJsonSchema
 
 from function import cron, names, quantity
-from function.api.common import DNSLabel, KubernetesName, PositiveQuantity, Resources, TauModel
+from function.api.common import CompositeNamespace, KubernetesName, PositiveQuantity, Resources, TauModel
 from function.errors import show
 
 SUPPORTED_VERSIONS = (14, 15, 16, 17, 18)
@@ -264,11 +264,7 @@ class PostgresDatabaseSpec(TauModel):
         description="Retain (default): deleting the claim leaves the cluster, its data, the credentials and "
         "the backups behind. Delete: deleting the claim deletes them.",
     )
-    namespace: DNSLabel | None = Field(
-        None,
-        description="Only for a composite created without a claim: where its resources go (default: default). "
-        "A claim's resources always go to the claim's namespace.",
-    )
+    namespace: CompositeNamespace = None
 
     @pydantic.field_validator("extensions")
     @classmethod

@@ -116,11 +116,15 @@ def _builtin_validator(api_version: str, kind: str) -> jsonschema.Draft202012Val
     directory = f"kubernetes-json-schema/v{version}.0-local-strict"
     group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     try:
-        schema = kubernetes_validate.utils.schema_contents(f"{directory}/{kind.lower()}-{group}.json", KUBERNETES_VERSION)
+        schema = kubernetes_validate.utils.schema_contents(
+            f"{directory}/{kind.lower()}-{group}.json", KUBERNETES_VERSION
+        )
     except FileNotFoundError:
         raise SchemaError(f"no Kubernetes schema for {api_version} {kind}") from None
     definitions = kubernetes_validate.utils.schema_contents(f"{directory}/_definitions.json", KUBERNETES_VERSION)
-    registry = referencing.Resource.from_contents(definitions) @ (referencing.Resource.from_contents(schema) @ referencing.Registry())
+    registry = referencing.Resource.from_contents(definitions) @ (
+        referencing.Resource.from_contents(schema) @ referencing.Registry()
+    )
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
