@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
@@ -97,20 +97,31 @@ def observe(rsp: fnv1.RunFunctionResponse) -> list[dict]:
     return [render.as_observed(key, body) for key, body in desired(rsp).items()]
 
 
-def converge(xr: dict, required: Mapping[str, list[dict]] | None = None, function_input: dict | None = None,
-             rounds: int = 10) -> tuple[fnv1.RunFunctionResponse, list[dict]]:  # fmt: skip
-    """Reconcile until steady state; returns the last response and what was observed for it."""
+def _reconciles(
+    reconcile: Callable[[list[dict]], fnv1.RunFunctionResponse], rounds: int
+) -> Iterator[tuple[fnv1.RunFunctionResponse, list[dict]]]:
+    """Reconcile until steady state: yields each response with what was observed for it.
+
+    After each reconcile every desired resource becomes observed and ready;
+    it stops at a fatal result, or when nothing new appears and all is ready.
+    """
     observed: list[dict] = []
-    rsp = run(request(xr, observed, required, function_input))
     for _ in range(rounds):
+        rsp = reconcile(observed)
+        yield rsp, observed
         if fatal(rsp):
-            break
+            return
         nxt = observe(rsp)
         if len(nxt) == len(observed) and all(r.ready == fnv1.READY_TRUE for r in rsp.desired.resources.values()):
-            break
+            return
         observed = nxt
-        rsp = run(request(xr, observed, required, function_input))
-    return rsp, observed
+
+
+def converge(xr: dict, required: Mapping[str, list[dict]] | None = None, function_input: dict | None = None,
+             rounds: int = 10) -> tuple[fnv1.RunFunctionResponse, list[dict]]:  # fmt: skip
+    """Reconcile until steady state, requirements answered by name; the last response and what it observed."""
+    *_, last = _reconciles(lambda observed: run(request(xr, observed, required, function_input)), rounds + 1)
+    return last
 
 
 def trace(xr: dict, available: Iterable[dict] = (), function_input: dict | None = None,
@@ -118,18 +129,11 @@ def trace(xr: dict, available: Iterable[dict] = (), function_input: dict | None 
     """Every response on the way to steady state, requirements answered from `available` as Crossplane would.
 
     Each round is one reconcile (render.run resolves the requirements it states,
-    as Crossplane does); every resource then becomes observed and ready.
+    as Crossplane does).
     """
     available = list(available)
-    observed: list[dict] = []
-    responses = []
-    for _ in range(rounds):
-        rsp = render.run(xr, observed=observed, required=available, function_input=function_input)
-        responses.append(rsp)
-        if fatal(rsp):
-            break
-        nxt = observe(rsp)
-        if len(nxt) == len(observed) and all(r.ready == fnv1.READY_TRUE for r in rsp.desired.resources.values()):
-            break
-        observed = nxt
-    return responses
+
+    def reconcile(observed: list[dict]) -> fnv1.RunFunctionResponse:
+        return render.run(xr, observed=observed, required=available, function_input=function_input)
+
+    return [rsp for rsp, _ in _reconciles(reconcile, rounds)]
