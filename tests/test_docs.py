@@ -10,6 +10,7 @@ import pydantic
 import pytest
 
 from function.api.application import TauApplicationSpec
+from function.api.operator import CNPGOperatorSpec
 from function.api.platform import PlatformDefaults
 from function.api.postgres import PostgresDatabaseSpec
 from tests.support.paths import REPO
@@ -79,6 +80,13 @@ def test_every_tau_application_field_is_documented(path):
         # Documented once, in the PostgresDatabase table, which the section points to.
         assert "`database.<any PostgresDatabase field>`" in text and "(#postgresdatabase-fields)" in text
         return
+    assert documented(path, text), path
+
+
+@pytest.mark.parametrize("path", field_paths(CNPGOperatorSpec))
+def test_every_cnpg_operator_field_is_documented(path):
+    start = USAGE.index("### 7. CloudNativePG: a CNPGOperator")
+    text = USAGE[start : USAGE.index("\n### ", start + 1)]
     assert documented(path, text), path
 
 

@@ -19,13 +19,11 @@ import re
 import subprocess
 
 import jsonschema
-import pydantic
 import pytest
 import yaml
 
 from function.__version__ import __version__
 from function.api import definitions
-from function.api.operator import CNPGOperatorSpec
 from function.compose import operator as op
 from tests.support import crossplane, gomod, install, rbac, schemas
 from tests.support.paths import APIS, CRDS, GOLDEN, REPO
@@ -397,17 +395,6 @@ def test_the_steps_apply_every_install_file_in_order():
     doc = _install_doc()
     positions = [doc.index(f"examples/install/{p.name}") for p in install.install_files()]
     assert positions == sorted(positions)
-
-
-def test_every_cnpgoperator_field_is_documented():
-    doc = _install_doc()
-    for name, field in CNPGOperatorSpec.model_fields.items():
-        nested = field.annotation if isinstance(field.annotation, type) else None
-        if nested is not None and issubclass(nested, pydantic.BaseModel) and name != "resources":
-            for sub in nested.model_fields:
-                assert f"`{name}.{sub}`" in doc, f"{name}.{sub}"
-        else:
-            assert f"| `{name}" in doc, name
 
 
 def test_the_commands_in_the_steps_exist():
