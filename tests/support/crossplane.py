@@ -25,7 +25,7 @@ import yaml
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
-from tests.support.paths import CROSSPLANE_CLI, REPO
+from tests.support.paths import CROSSPLANE_CLI, CROSSPLANE_CLI_120, REPO
 
 FUNCTION_NAME = "function-tau"
 # crank built with `go install` has no version baked in; validate needs one to name the core CRDs image.
@@ -82,19 +82,19 @@ def call(address: str, req: fnv1.RunFunctionRequest, timeout: float = 10) -> fnv
         return grpcv1.FunctionRunnerServiceStub(channel).RunFunction(req, timeout=timeout)
 
 
-def cli() -> pathlib.Path:
-    """The Crossplane CLI; skips the test when absent, fails it when CI is set."""
-    if CROSSPLANE_CLI.exists() and os.access(CROSSPLANE_CLI, os.X_OK):
-        return CROSSPLANE_CLI
-    reason = f"the Crossplane CLI is not built at {CROSSPLANE_CLI} (run `make crossplane-cli`; it needs Go)"
+def cli(path: pathlib.Path = CROSSPLANE_CLI) -> pathlib.Path:
+    """A Crossplane CLI; skips the test when absent, fails it when CI is set."""
+    if path.exists() and os.access(path, os.X_OK):
+        return path
+    reason = f"the Crossplane CLI is not built at {path} (run `make crossplane-cli`; it needs Go)"
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)
 
 
-def cli_version() -> str:
-    """The version the install script recorded for the CLI."""
-    stamp = CROSSPLANE_CLI.parent / "crossplane.version"
+def cli_version(path: pathlib.Path = CROSSPLANE_CLI) -> str:
+    """The version the install script recorded for a CLI."""
+    stamp = path.parent / f"{path.name}.version"
     return stamp.read_text().strip() if stamp.exists() else "unknown"
 
 
@@ -134,12 +134,13 @@ def render(
     observed: Iterable[dict] = (),
     required: Iterable[dict] = (),
     results: bool = True,
+    crossplane_1_20: bool = False,
 ) -> tuple[int, list[dict], str]:
-    """Run `crossplane render`; returns (exit code, output documents, stderr)."""
+    """Run `crossplane render` (the 1.20 CLI with `crossplane_1_20`); returns (exit code, documents, stderr)."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = pathlib.Path(tmp)
         args = [
-            str(cli()),
+            str(cli(CROSSPLANE_CLI_120 if crossplane_1_20 else CROSSPLANE_CLI)),
             "render",
             str(_write(directory, "xr.yaml", [composite])),
             str(composition),
@@ -149,7 +150,9 @@ def render(
         if observed:
             args += ["--observed-resources", str(_write(directory, "observed.yaml", observed))]
         if required:
-            args += ["--required-resources", str(_write(directory, "required.yaml", required))]
+            # 1.20 knows only extra resources (and passes them in the request's extra_resources).
+            flag = "--extra-resources" if crossplane_1_20 else "--required-resources"
+            args += [flag, str(_write(directory, "required.yaml", required))]
         if results:
             args.append("--include-function-results")
         proc = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=REPO, check=False)

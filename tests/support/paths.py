@@ -12,3 +12,5 @@ EXAMPLES = REPO / "examples"
 APIS = REPO / "apis"
 GOLDEN = REPO / "tests" / "golden"
 CROSSPLANE_CLI = pathlib.Path(os.environ.get("CROSSPLANE_CLI", REPO / ".tools" / "crossplane"))
+# The Crossplane 1.20 CLI, whose render passes required resources the 1.20 way (extra_resources).
+CROSSPLANE_CLI_120 = pathlib.Path(os.environ.get("CROSSPLANE_CLI_120", REPO / ".tools" / "crossplane-1.20"))
