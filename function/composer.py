@@ -35,6 +35,8 @@ COMPOSITIONS: dict[str, tuple[Composition, str]] = {
 TTL_WAITING = datetime.timedelta(seconds=20)
 TTL_STEADY = datetime.timedelta(seconds=60)
 _MAX_FATAL_MESSAGE = 4000
+# A condition message stays readable in `kubectl describe`; longer ones are cut here, for every kind.
+_MAX_CONDITION_MESSAGE = 1024
 # Parsed function inputs by their serialized bytes: a Composition sends the same
 # input on every call, and validating it is a pydantic round trip each time.
 # PlatformDefaults is frozen, so sharing one is safe; a handful of entries
@@ -43,9 +45,13 @@ _INPUTS: dict[bytes, PlatformDefaults] = {}
 _MAX_INPUTS = 16
 
 
+def _clip(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _fatal(rsp: fnv1.RunFunctionResponse, message: str, condition_type: str | None) -> None:
-    if len(message) > _MAX_FATAL_MESSAGE:
-        message = message[: _MAX_FATAL_MESSAGE - 1] + "…"
+    message = _clip(message, _MAX_FATAL_MESSAGE)
     rsp.results.append(
         fnv1.Result(
             severity=fnv1.SEVERITY_FATAL,
@@ -80,7 +86,7 @@ def _write(rsp: fnv1.RunFunctionResponse, outcome: Outcome) -> None:
                 type=cond.type,
                 status=fnv1.STATUS_CONDITION_TRUE if cond.status else fnv1.STATUS_CONDITION_FALSE,
                 reason=cond.reason,
-                message=cond.message,
+                message=_clip(cond.message, _MAX_CONDITION_MESSAGE),
                 target=fnv1.TARGET_COMPOSITE_AND_CLAIM,
             )
         )

@@ -9,18 +9,12 @@ from __future__ import annotations
 from function.api.postgres import DatabaseStatus
 from function.compose.credentials import PORT
 from function.compose.plan import CLUSTER, DATABASE, OBJECT_STORE, SCHEDULED_BACKUP, DatabasePlan
-from function.compose.types import Condition, Outcome
+from function.compose.types import Condition, Outcome, waiting
 from function.observed import Observed, dig
 
 # Condition types on the composite and its claim (Crossplane owns Ready and Synced).
 DATABASE_READY = "DatabaseReady"
 BACKUP_READY = "BackupReady"
-_MAX_MESSAGE = 1024
-
-
-def _message(parts: list[str]) -> str:
-    text = "waiting for " + "; ".join(parts)
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
 def _int(value: object) -> int | None:
@@ -73,7 +67,7 @@ def database_conditions(plan: DatabasePlan, observed: Observed, outcome: Outcome
             Condition(DATABASE_READY, True, "Available", f"database {plan.database} is served by {plan.host}:{PORT}")
         )
     else:
-        conditions.append(Condition(DATABASE_READY, False, "Waiting", _message(outcome.waiting or ["the database"])))
+        conditions.append(waiting(DATABASE_READY, outcome.waiting or ["the database"]))
 
     if plan.backup_method == "none":
         conditions.append(Condition(BACKUP_READY, False, "Disabled", "backups are disabled for this database"))

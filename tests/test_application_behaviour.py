@@ -14,7 +14,7 @@ from function.compose import application as app
 from function.compose import credentials
 from function.compose import plan as keys
 from tests.support import function as f
-from tests.support.data import OBJECT_STORE_INPUT, live_secret
+from tests.support.data import OBJECT_STORE_INPUT, POSTGRES_EXAMPLE, live_secret
 from tests.support.data import S3_SECRET as S3
 
 KIND = "TauApplication"
@@ -109,14 +109,6 @@ def test_the_database_is_byte_for_byte_a_postgres_database(name, claim, namespac
 
 
 # Gating: the Deployment waits for the credentials Secret.
-
-POSTGRES_EXAMPLE = {
-    "image": "postgres:15-alpine",
-    "command": ["sleep", "3600"],
-    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}},
-    "database": {"enabled": True, "extensions": ["uuid-ossp", "pgcrypto"]},
-}
-
 
 def test_the_deployment_waits_for_the_credentials_secret():
     xr = f.composite(KIND, POSTGRES_EXAMPLE, name="postgres-example", namespace="apps")

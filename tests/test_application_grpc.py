@@ -12,15 +12,9 @@ from function.compose import application as app
 from function.compose import credentials
 from tests.support import crossplane
 from tests.support import function as f
-from tests.support.data import live_secret
+from tests.support.data import POSTGRES_EXAMPLE, live_secret
 
 KIND = "TauApplication"
-POSTGRES_EXAMPLE = {
-    "image": "postgres:15-alpine",
-    "command": ["sleep", "3600"],
-    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}},
-    "database": {"enabled": True, "extensions": ["uuid-ossp", "pgcrypto"]},
-}
 LIVE_SECRET = live_secret("SamePasswordForBothRunners012345", "postgres-example-postgres-credentials", "apps")
 
 

@@ -18,17 +18,11 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from function import render
 from tests.support import function as f
 from tests.support import golden, schemas
-from tests.support.data import OBJECT_STORE_INPUT
+from tests.support.data import OBJECT_STORE_INPUT, POSTGRES_EXAMPLE
 from tests.support.data import S3_SECRET as S3
 from tests.support.paths import EXAMPLES, GOLDEN
 
 KIND = "TauApplication"
-POSTGRES_EXAMPLE = {
-    "image": "postgres:15-alpine",
-    "command": ["sleep", "3600"],
-    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}},
-    "database": {"enabled": True, "extensions": ["uuid-ossp", "pgcrypto"]},
-}
 WEB = {"image": "ghcr.io/example/web:2.0", "port": 8080}
 
 

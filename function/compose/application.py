@@ -25,6 +25,7 @@ from function import names, objects, quantity, status
 from function.api.application import TauApplicationSpec, TauApplicationStatus
 from function.api.platform import PlatformDefaults
 from function.api.postgres import DatabaseStatus
+from function.compose import types
 from function.compose.plan import CLUSTER, CREDENTIALS, DATABASE_KEYS, DatabasePlan
 from function.compose.postgres import compose_database
 from function.compose.spec import parse_spec
@@ -46,7 +47,6 @@ CLUSTER_ISSUER_ANNOTATION = "cert-manager.io/cluster-issuer"
 # getDatabaseEnvironmentVariables), in this order.
 INJECTED_VARIABLES = ("DATABASE_URL", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
 _FIELD = "spec.database"
-_MAX_MESSAGE = 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -339,9 +339,7 @@ class ApplicationComposer:
 def application_condition(plan: ApplicationPlan, observed: Observed, waiting: list[str]) -> Condition:
     """ApplicationReady: the Deployment is available and its Service and Ingress exist."""
     if waiting:
-        text = "waiting for " + "; ".join(waiting)
-        text = text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
-        return Condition(APPLICATION_READY, False, "Waiting", text)
+        return types.waiting(APPLICATION_READY, waiting)
     replicas = _replicas(observed)
     message = f"Deployment {plan.name} is available"
     if replicas:

@@ -28,7 +28,7 @@ from function import names, objects
 from function.api.operator import CNPGOperatorSpec, CNPGOperatorStatus, ReleaseStatus
 from function.api.platform import PlatformDefaults
 from function.compose.spec import parse_spec
-from function.compose.types import Condition, Outcome, Requirement
+from function.compose.types import Condition, Outcome, Requirement, waiting
 from function.errors import SpecError, show
 from function.observed import Observed, condition, dig
 
@@ -60,7 +60,6 @@ SNAPSHOT_API_VERSION = "snapshot.storage.k8s.io/v1"
 LONGHORN_DRIVER = "driver.longhorn.io"
 
 OPERATOR_READY = "OperatorReady"
-_MAX_MESSAGE = 1024
 
 
 def cert_manager_requirement() -> Requirement:
@@ -279,20 +278,16 @@ def operator_status(spec: CNPGOperatorSpec, observed: Observed, outcome: Outcome
     return status.model_dump(exclude_none=True)
 
 
-def _message(text: str) -> str:
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
-
-
 def operator_conditions(spec: CNPGOperatorSpec, outcome: Outcome) -> list[Condition]:
     """OperatorReady: what is deployed, or what the composite waits for."""
     if not outcome.ready:
-        return [Condition(OPERATOR_READY, False, "Waiting", _message("waiting for " + "; ".join(outcome.waiting)))]
+        return [waiting(OPERATOR_READY, outcome.waiting)]
     parts = [f"CloudNativePG chart {spec.chartVersion} is deployed in {spec.namespace}"]
     if spec.barmanCloudPlugin.enabled:
         parts.append(f"the Barman Cloud plugin chart {spec.barmanCloudPlugin.chartVersion} is deployed")
     if spec.volumeSnapshotClass.create:
         parts.append(f"VolumeSnapshotClass {spec.volumeSnapshotClass.name} exists")
-    return [Condition(OPERATOR_READY, True, "Available", _message("; ".join(parts)))]
+    return [Condition(OPERATOR_READY, True, "Available", "; ".join(parts))]
 
 
 def compose_cnpg_operator(observed: Observed, platform: PlatformDefaults) -> Outcome:

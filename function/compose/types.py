@@ -66,6 +66,11 @@ class Condition:
     message: str
 
 
+def waiting(condition_type: str, parts: list[str]) -> Condition:
+    """A condition that says, in words, what a composite waits for (the composer cuts long messages)."""
+    return Condition(condition_type, False, "Waiting", "waiting for " + "; ".join(parts))
+
+
 @dataclasses.dataclass
 class Outcome:
     """Everything one reconcile of a composite decided."""

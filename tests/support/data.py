@@ -16,6 +16,14 @@ OBJECT_STORE_INPUT = {
     },
 }
 
+# The plan's postgres-example TauApplication (examples/tauapplication-postgres-example), as a spec.
+POSTGRES_EXAMPLE = {
+    "image": "postgres:15-alpine",
+    "command": ["sleep", "3600"],
+    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}},
+    "database": {"enabled": True, "extensions": ["uuid-ossp", "pgcrypto"]},
+}
+
 # The admin's object store keys that OBJECT_STORE_INPUT names.
 S3_SECRET = {
     "apiVersion": "v1",
