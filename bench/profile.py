@@ -36,7 +36,7 @@ def main() -> None:
     from crossplane.function import logging, response  # noqa: PLC0415
     from crossplane.function.proto.v1 import run_function_pb2 as fnv1  # noqa: PLC0415
 
-    from function import composer  # noqa: PLC0415
+    from function import dispatch  # noqa: PLC0415
 
     sys.path.insert(1, str(REPO / "bench"))
     import run  # noqa: PLC0415
@@ -49,7 +49,7 @@ def main() -> None:
         req = fnv1.RunFunctionRequest.FromString(scen.requests["function-tau"])
 
         def once(req: fnv1.RunFunctionRequest = req) -> None:
-            composer.compose(req, response.to(req))
+            dispatch.respond(req, response.to(req))
 
         timings = []
         for _ in range(args.repeat):

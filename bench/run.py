@@ -59,7 +59,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from function import render  # noqa: E402 - after the path is set
+from function import render, simulate  # noqa: E402 - after the path is set
 
 METHOD = "/" + fnv1.DESCRIPTOR.services_by_name["FunctionRunnerService"].full_name + "/RunFunction"
 PEER_BINARY = REPO / ".tools" / "function-template-peer"
@@ -158,7 +158,7 @@ def _request(composite: dict, observed: list[dict], function_input: dict | None)
     req = fnv1.RunFunctionRequest()
     req.observed.composite.resource.update(composite)
     for doc in observed:
-        req.observed.resources[doc["metadata"]["annotations"][render.RESOURCE_NAME_ANNOTATION]].resource.update(doc)
+        req.observed.resources[doc["metadata"]["annotations"][simulate.RESOURCE_NAME_ANNOTATION]].resource.update(doc)
     req.desired.SetInParent()
     req.context.SetInParent()
     if function_input is not None:
@@ -170,9 +170,9 @@ def _request(composite: dict, observed: list[dict], function_input: dict | None)
 
 def steady_state(composite: dict, function_input: dict) -> tuple[list[dict], fnv1.RunFunctionResponse]:
     """Every composed resource observed and ready, as the project's converge helper reaches it."""
-    rsp = render.converge(composite, function_input=function_input)
+    rsp = simulate.converge(composite, function_input=function_input)
     observed = [
-        render.as_observed(key, resource.struct_to_dict(item.resource)) for key, item in rsp.desired.resources.items()
+        simulate.as_observed(key, resource.struct_to_dict(item.resource)) for key, item in rsp.desired.resources.items()
     ]
     return observed, rsp
 
@@ -181,13 +181,13 @@ def scenarios(cases: list[Case], with_peer: bool) -> list[Scenario]:
     """The requests of every case and state, checked to compose what they should."""
     out = []
     for case in cases:
-        composite = render.to_composite(_load(case.claim))
+        composite = simulate.to_composite(_load(case.claim))
         ours_input = _function_input(case)
         peer_input = _peer_input(case) if with_peer else None
         observed, steady = steady_state(composite, ours_input)
         if any(r.severity == fnv1.SEVERITY_FATAL for r in steady.results):
             raise SystemExit(f"{case.name}: the claim does not compose: {[r.message for r in steady.results]}")
-        first = render.run(composite, function_input=ours_input)
+        first = simulate.run(composite, function_input=ours_input)
         for state in STATES:
             seen = [] if state == "first" else observed
             requests = {

@@ -28,6 +28,8 @@ _FIELDS = (
     ("day of week", 0, 6, _DAYS),
 )
 _MAX_LENGTH = 256
+# A Unix cron has five fields: CNPG would read it shifted by one.
+_UNIX_FIELDS = 5
 
 
 def _value(token: str, low: int, names: tuple[str, ...]) -> int | None:
@@ -47,13 +49,34 @@ def _field_problem(text: str, name: str, low: int, high: int, names: tuple[str, 
         if body in {"*", "?"}:
             continue
         start, _, end = body.partition("-")
-        bounds = [_value(start, low, names)] + ([_value(end, low, names)] if end else [])
-        if any(b is None for b in bounds):
+        values = [_value(start, low, names)] + ([_value(end, low, names)] if end else [])
+        bounds = [b for b in values if b is not None]
+        if len(bounds) != len(values):
             return f"the {name} field {part!r} is not a number, range or list"
-        if any(not low <= b <= high for b in bounds):  # type: ignore[operator]
+        if any(not low <= b <= high for b in bounds):
             return f"the {name} field {part!r} is outside {low}-{high}"
-        if end and bounds[0] > bounds[1]:  # type: ignore[operator]
+        if end and bounds[0] > bounds[1]:
             return f"the {name} field {part!r} is an empty range"
+    return None
+
+
+def _fields_problem(schedule: str, fields: list[str]) -> str | None:
+    """Why a schedule of cron fields is wrong, or None."""
+    if len(fields) == _UNIX_FIELDS:
+        return (
+            f"{show(schedule)} has five fields, but CloudNativePG schedules have six with seconds first; "
+            f"CNPG would read it shifted by one field (minutes as seconds). "
+            f"Daily at 03:00 is {EXAMPLE!r}"
+        )
+    if len(fields) != len(_FIELDS):
+        return (
+            f"{show(schedule)} has {len(fields)} fields; CloudNativePG schedules have six "
+            f"(seconds minutes hours day-of-month month day-of-week), e.g. {EXAMPLE!r}"
+        )
+    for token, (name, low, high, names) in zip(fields, _FIELDS, strict=True):
+        problem = _field_problem(token, name, low, high, names)
+        if problem:
+            return f"{show(schedule)}: {problem}"
     return None
 
 
@@ -69,20 +92,4 @@ def schedule_problem(schedule: str) -> str | None:
             f"{show(schedule)} is not a schedule descriptor; use six cron fields such as "
             f"{EXAMPLE!r} or one of {', '.join(sorted(_DESCRIPTORS))}, '@every <duration>'"
         )
-    fields = text.split()
-    if len(fields) == 5:
-        return (
-            f"{show(schedule)} has five fields, but CloudNativePG schedules have six with seconds first; "
-            f"CNPG would read it shifted by one field (minutes as seconds). "
-            f"Daily at 03:00 is {EXAMPLE!r}"
-        )
-    if len(fields) != 6:
-        return (
-            f"{show(schedule)} has {len(fields)} fields; CloudNativePG schedules have six "
-            f"(seconds minutes hours day-of-month month day-of-week), e.g. {EXAMPLE!r}"
-        )
-    for token, (name, low, high, names) in zip(fields, _FIELDS, strict=True):
-        problem = _field_problem(token, name, low, high, names)
-        if problem:
-            return f"{show(schedule)}: {problem}"
-    return None
+    return _fields_problem(schedule, text.split())

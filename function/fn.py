@@ -1,4 +1,4 @@
-"""The gRPC servicer: a thin shell around the composer.
+"""The gRPC servicer: a thin shell around the dispatcher.
 
 It adds only what a server needs: a log line per call, the guarantee that
 no exception escapes as a gRPC error, and a cache of the answers to requests
@@ -17,7 +17,7 @@ from crossplane.function import logging, response
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
-from function import cache, composer
+from function import cache, dispatch
 
 
 class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
@@ -38,7 +38,7 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
             return cached
         rsp = response.to(req)
         try:
-            outcome = composer.compose(req, rsp)
+            outcome = dispatch.respond(req, rsp)
         except Exception as exc:
             # Not log.exception: structlog renders tracebacks with local
             # variables, and a local variable may hold the password.

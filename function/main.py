@@ -17,6 +17,7 @@ from crossplane.function import logging
 
 from function import generate as generate_module
 from function import render as render_module
+from function import simulate
 from function.__version__ import __version__
 
 
@@ -70,7 +71,8 @@ def _load(paths: tuple[str, ...]) -> list[dict]:
     "--assume-ready", is_flag=True,
     help="Reconcile until steady state, as if every composed resource became ready: shows everything a claim becomes.",
 )  # fmt: skip
-def render(
+def render(  # noqa: PLR0913 - click passes one parameter per option
+    *,
     claims: tuple[str, ...],
     observed: tuple[str, ...],
     required: tuple[str, ...],
@@ -100,7 +102,7 @@ def render(
                 show_secrets=show_secrets,
                 assume_ready=assume_ready,
             )
-        except render_module.RenderError as exc:
+        except simulate.ClaimError as exc:
             raise click.ClickException(str(exc)) from None
         out.append(rendered.composite)
         out.extend(rendered.resources)
@@ -119,9 +121,9 @@ def render(
 @cli.command()
 @click.option("--check", is_flag=True, help="Fail if a generated file is out of date instead of writing it.")
 @click.option("--root", type=click.Path(file_okay=False), default=".", help="The repository root.")
-def generate(check: bool, root: str) -> None:
+def generate(*, check: bool, root: str) -> None:
     """Write the XRDs, Compositions and input CRD generated from the API models."""
-    stale = generate_module.run(pathlib.Path(root), check)
+    stale = generate_module.run(pathlib.Path(root), check=check)
     if check and stale:
         raise click.ClickException("out of date (run `function-tau generate`): " + ", ".join(stale))
     for path in stale:

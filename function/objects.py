@@ -4,7 +4,7 @@ Every namespaced resource a claim becomes is applied through a cluster-scoped
 `kubernetes.crossplane.io/v1alpha2` Object: a missing CRD or a webhook refusal
 then fails that one Object, not the whole reconcile. The Object's readiness
 policy says when the wrapped resource counts as ready; the function then reads
-the Object's Ready condition (see `function.status`).
+the Object's Ready condition (`Observed.is_ready`, read by each kind's composer and status).
 """
 
 from __future__ import annotations

@@ -20,9 +20,6 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function import structs
 
-# Kept for callers that convert a Struct themselves (see function.structs).
-struct_to_dict = structs.to_dict
-
 
 def dig(obj: Any, *path: str) -> Any:
     """Follow `path` through nested dicts; None as soon as a step is missing."""
@@ -31,6 +28,11 @@ def dig(obj: Any, *path: str) -> Any:
             return None
         obj = obj.get(key)
     return obj
+
+
+def as_int(value: object) -> int | None:
+    """A count as Kubernetes writes it, or None: protobuf Structs carry every number as a float."""
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def condition(obj: dict | None, typ: str) -> dict | None:
@@ -73,10 +75,6 @@ class Observed:
     def has(self, key: str) -> bool:
         """Whether a composed resource with this key exists."""
         return key in self._req.observed.resources
-
-    def keys(self) -> list[str]:
-        """Keys of every observed composed resource."""
-        return sorted(self._req.observed.resources.keys())
 
     def get(self, key: str) -> dict | None:
         """An observed composed resource (an Object or a Release) as a dict."""

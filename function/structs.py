@@ -15,7 +15,7 @@ make it cheaper here:
 Both give exactly what the SDK's own path gives. Anything that is not plain
 JSON data (a subclass of str, int or dict, a Struct inside a dict, a key that
 is not a string, a number a double cannot hold) is handed to `Struct.update`,
-so it succeeds or fails exactly as it did before; tests/test_structs.py checks
+so it succeeds or fails exactly as it did before; tests/test_function_structs.py checks
 both directions against `Struct.update` and `json_format` for every kind of
 JSON value, edge numbers included.
 """
@@ -116,35 +116,41 @@ def _set(message: struct_pb2.Value, value: Any) -> None:
     if kind is str:
         message.string_value = value
     elif kind is dict:
-        struct = message.struct_value
-        if not value:
-            struct.SetInParent()
-        fields = struct.fields
-        for key, item in value.items():
-            if type(key) is not str:
-                raise _NotPlain
-            if type(item) is str:
-                fields[key].string_value = item
-            else:
-                _set(fields[key], item)
+        _set_struct(message.struct_value, value)
     elif value is None:
         message.null_value = struct_pb2.NULL_VALUE
     elif kind is bool:
         message.bool_value = value
     elif kind is list or kind is tuple:
-        values = message.list_value.values
-        if not value:
-            message.list_value.SetInParent()
-        add = values.add
-        for item in value:
-            if type(item) is str:
-                add().string_value = item
-            else:
-                _set(add(), item)
+        _set_list(message.list_value, value)
     elif kind is float or kind is int:
         message.number_value = value
     else:
         raise _NotPlain
+
+
+def _set_struct(struct: struct_pb2.Struct, value: dict) -> None:
+    if not value:
+        struct.SetInParent()
+    fields = struct.fields
+    for key, item in value.items():
+        if type(key) is not str:
+            raise _NotPlain
+        if type(item) is str:
+            fields[key].string_value = item
+        else:
+            _set(fields[key], item)
+
+
+def _set_list(list_value: struct_pb2.ListValue, value: list | tuple) -> None:
+    if not value:
+        list_value.SetInParent()
+    add = list_value.values.add
+    for item in value:
+        if type(item) is str:
+            add().string_value = item
+        else:
+            _set(add(), item)
 
 
 def update(struct: struct_pb2.Struct, data: dict) -> None:

@@ -2,7 +2,7 @@
 """Load and soak the function the way Crossplane calls it: many clients, the real server, a long time.
 
     python scripts/soak.py                          # the soak: 16 clients x 2,000 calls each
-    python scripts/soak.py --clients 16 --calls 300 --json   # what CI runs (tests/test_reliability_load.py)
+    python scripts/soak.py --clients 16 --calls 300 --json   # what CI runs (tests/test_function_load.py)
 
 It serves `function-tau serve --insecure` on a free loopback port in a subprocess
 and runs `--clients` concurrent clients, each on its own gRPC connection, each
@@ -48,9 +48,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from function import render  # noqa: E402 - after the path is set
-from function.compose import operator as op  # noqa: E402
-from function.compose import plan as keys  # noqa: E402
+from function import keys, simulate  # noqa: E402 - after the path is set
 
 METHOD = "/" + fnv1.DESCRIPTOR.services_by_name["FunctionRunnerService"].full_name + "/RunFunction"
 TAG = "soak"
@@ -83,7 +81,7 @@ def _request(composite: dict, observed: list[dict], required: dict[str, list[dic
     req = fnv1.RunFunctionRequest(meta=fnv1.RequestMeta(tag=TAG))
     req.observed.composite.resource.update(composite)
     for doc in observed:
-        req.observed.resources[doc["metadata"]["annotations"][render.RESOURCE_NAME_ANNOTATION]].resource.update(doc)
+        req.observed.resources[doc["metadata"]["annotations"][simulate.RESOURCE_NAME_ANNOTATION]].resource.update(doc)
     for name, docs in required.items():
         for doc in docs:
             req.required_resources[name].items.add().resource.update(doc)
@@ -92,8 +90,8 @@ def _request(composite: dict, observed: list[dict], required: dict[str, list[dic
 
 def _steady(composite: dict, required: list[dict] = ()) -> list[dict]:
     """What Crossplane observes once the composite converged (every resource ready)."""
-    rsp = render.converge(composite, required=required)
-    return [render.as_observed(k, resource.struct_to_dict(v.resource)) for k, v in rsp.desired.resources.items()]
+    rsp = simulate.converge(composite, required=required)
+    return [simulate.as_observed(k, resource.struct_to_dict(v.resource)) for k, v in rsp.desired.resources.items()]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,25 +106,25 @@ class Case:
 
 def workload() -> list[Case]:
     """The requests the clients cycle through."""
-    postgres = render.to_composite(
+    postgres = simulate.to_composite(
         _claim("PostgresDatabase", {"extensions": ["pgcrypto"], "backup": {"retentionDays": 3}})
     )
-    application = render.to_composite(
+    application = simulate.to_composite(
         _claim("TauApplication", {"image": "nginx:1.27", "port": 8080, "ingress": {"host": "shop.home.arpa"},
                                   "env": [{"name": "MODE", "value": "prod"}], "database": {"enabled": True}})
     )  # fmt: skip
     operator = _operator({"barmanCloudPlugin": {"enabled": True}, "volumeSnapshotClass": {"create": True}})
-    cert_manager = {op.CERT_MANAGER: [CERT_MANAGER]}
+    cert_manager = {keys.CERT_MANAGER: [CERT_MANAGER]}
     operator_observed = _steady(operator, [CERT_MANAGER])
     half = [
         d
         for d in operator_observed
-        if d["metadata"]["annotations"][render.RESOURCE_NAME_ANNOTATION] == op.OPERATOR_RELEASE
+        if d["metadata"]["annotations"][simulate.RESOURCE_NAME_ANNOTATION] == keys.OPERATOR_RELEASE
     ]
-    invalid = render.to_composite(
+    invalid = simulate.to_composite(
         _claim("PostgresDatabase", {"databaseName": "postgres", "backup": {"schedule": "0 3 * * *"}})
     )
-    large = render.to_composite(
+    large = simulate.to_composite(
         _claim(
             "TauApplication", {"image": "nginx", "env": [{"name": f"V{i}", "value": "x" * 3000} for i in range(100)]}
         )

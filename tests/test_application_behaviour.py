@@ -10,9 +10,8 @@ import copy
 import pytest
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function.compose import application as app
-from function.compose import credentials
-from function.compose import plan as keys
+from function import keys, simulate
+from function.application import status as app_status
 from tests.support import function as f
 from tests.support.data import OBJECT_STORE_INPUT, POSTGRES_EXAMPLE, live_secret
 from tests.support.data import S3_SECRET as S3
@@ -39,14 +38,14 @@ def _postgres_spec(database: dict) -> dict:
 
 
 def _deployment(rsp: fnv1.RunFunctionResponse) -> dict:
-    return f.manifests(rsp)[app.DEPLOYMENT]
+    return f.manifests(rsp)[keys.DEPLOYMENT]
 
 
 def _env(rsp: fnv1.RunFunctionResponse) -> list[dict]:
     return _deployment(rsp)["spec"]["template"]["spec"]["containers"][0].get("env", [])
 
 
-def _with_status(observed: list[dict], key: str, ready: bool, live_status: dict | None = None) -> list[dict]:
+def _with_status(observed: list[dict], key: str, *, ready: bool, live_status: dict | None = None) -> list[dict]:
     """`observed`, with the composed resource `key` (not) ready and, optionally, its live status."""
     out = copy.deepcopy(observed)
     for doc in out:
@@ -83,7 +82,7 @@ EQUIVALENT = [
 def test_the_database_is_byte_for_byte_a_postgres_database(name, claim, namespace, database, function_input, required):
     """Reconcile by reconcile, every database resource, its status and its conditions are a PostgresDatabase's."""
     secret = database.get("credentialsSecretName", f"{claim}-postgres-credentials")
-    answers = {**(required or {}), credentials.LIVE_SECRET: [_live_secret(secret, namespace)]}
+    answers = {**(required or {}), keys.LIVE_SECRET: [_live_secret(secret, namespace)]}
     tau = f.composite(
         KIND, {"image": IMAGE, "database": {"enabled": True, **database}}, name=claim, namespace=namespace
     )
@@ -94,21 +93,22 @@ def test_the_database_is_byte_for_byte_a_postgres_database(name, claim, namespac
         tau_rsp = f.run(f.request(tau, tau_observed, answers, function_input))
         pg_rsp = f.run(f.request(pg, pg_observed, answers, function_input))
         assert f.fatal(tau_rsp) is None and f.fatal(pg_rsp) is None
-        database_keys = set(tau_rsp.desired.resources) - set(app.APPLICATION_KEYS)
+        database_keys = set(tau_rsp.desired.resources) - set(keys.APPLICATION_KEYS)
         assert database_keys == set(pg_rsp.desired.resources)
         for key in database_keys:
             assert tau_rsp.desired.resources[key].SerializeToString(deterministic=True) == pg_rsp.desired.resources[
                 key
             ].SerializeToString(deterministic=True), key
         assert f.status(tau_rsp)["database"] == f.status(pg_rsp)
-        assert [c for c in tau_rsp.conditions if c.type != app.APPLICATION_READY] == list(pg_rsp.conditions)
+        assert [c for c in tau_rsp.conditions if c.type != app_status.APPLICATION_READY] == list(pg_rsp.conditions)
         assert tau_rsp.requirements == pg_rsp.requirements
-        tau_observed, pg_observed = f.observe(tau_rsp), f.observe(pg_rsp)
+        tau_observed, pg_observed = simulate.observe(tau_rsp), simulate.observe(pg_rsp)
     assert pg_rsp.desired.composite.ready == fnv1.READY_TRUE
     assert tau_rsp.desired.composite.ready == fnv1.READY_TRUE
 
 
 # Gating: the Deployment waits for the credentials Secret.
+
 
 def test_the_deployment_waits_for_the_credentials_secret():
     xr = f.composite(KIND, POSTGRES_EXAMPLE, name="postgres-example", namespace="apps")
@@ -117,22 +117,22 @@ def test_the_deployment_waits_for_the_credentials_secret():
     assert set(f.desired(first)) == {keys.CREDENTIALS}
     assert first.desired.composite.ready == fnv1.READY_FALSE
     assert first.meta.ttl.seconds == 20
-    waiting = f.conditions(first)[app.APPLICATION_READY]
+    waiting = f.conditions(first)[app_status.APPLICATION_READY]
     assert waiting.status == fnv1.STATUS_CONDITION_FALSE and waiting.reason == "Waiting"
     assert waiting.message == (
         "waiting for credentials Secret postgres-example-postgres-credentials to be created before the Deployment starts"
     )
 
     # The Secret's Object exists but is not ready yet: still no Deployment.
-    pending = _with_status(f.observe(first), keys.CREDENTIALS, ready=False)
-    assert app.DEPLOYMENT not in f.desired(f.run(f.request(xr, pending)))
+    pending = _with_status(simulate.observe(first), keys.CREDENTIALS, ready=False)
+    assert keys.DEPLOYMENT not in f.desired(f.run(f.request(xr, pending)))
 
-    second = f.run(f.request(xr, f.observe(first)))
-    assert {keys.CREDENTIALS, keys.CLUSTER, app.DEPLOYMENT} <= set(f.desired(second))
+    second = f.run(f.request(xr, simulate.observe(first)))
+    assert {keys.CREDENTIALS, keys.CLUSTER, keys.DEPLOYMENT} <= set(f.desired(second))
     assert [e["name"] for e in _env(second)] == INJECTED
     assert (
         "waiting for Deployment postgres-example to become available"
-        in f.conditions(second)[app.APPLICATION_READY].message
+        in f.conditions(second)[app_status.APPLICATION_READY].message
     )
 
     rsp, _ = f.converge(xr)
@@ -143,27 +143,29 @@ def test_the_deployment_waits_for_the_credentials_secret():
 def test_without_a_database_the_application_starts_at_once():
     xr = f.composite(KIND, {"image": IMAGE, "port": 80, "ingress": {"host": "shop.home.arpa"}})
     rsp = f.run(f.request(xr))
-    assert set(f.desired(rsp)) == {app.DEPLOYMENT, app.SERVICE, app.INGRESS}
+    assert set(f.desired(rsp)) == {keys.DEPLOYMENT, keys.SERVICE, keys.INGRESS}
     assert not rsp.requirements.resources and not rsp.requirements.extra_resources
-    assert [c.type for c in rsp.conditions] == [app.APPLICATION_READY]
+    assert [c.type for c in rsp.conditions] == [app_status.APPLICATION_READY]
     assert "env" not in _deployment(rsp)["spec"]["template"]["spec"]["containers"][0]
 
 
 def test_an_existing_deployment_is_kept_as_it_was_until_a_new_database_has_credentials():
     before = {"image": IMAGE, "port": 8080}
-    observed = f.observe(f.converge(f.composite(KIND, before))[0])
+    observed = simulate.observe(f.converge(f.composite(KIND, before))[0])
     old = next(
-        d for d in observed if d["metadata"]["annotations"]["crossplane.io/composition-resource-name"] == app.DEPLOYMENT
+        d
+        for d in observed
+        if d["metadata"]["annotations"]["crossplane.io/composition-resource-name"] == keys.DEPLOYMENT
     )
 
     after = f.composite(KIND, {"image": "nginx:1.28", "port": 8080, "database": {"enabled": True}})
     rsp = f.run(f.request(after, observed))
     assert f.fatal(rsp) is None
-    assert f.desired(rsp)[app.DEPLOYMENT]["spec"] == old["spec"]  # unchanged: old image, nothing injected
+    assert f.desired(rsp)[keys.DEPLOYMENT]["spec"] == old["spec"]  # unchanged: old image, nothing injected
     assert keys.CREDENTIALS in f.desired(rsp)
-    assert "credentials Secret shop-postgres-credentials" in f.conditions(rsp)[app.APPLICATION_READY].message
+    assert "credentials Secret shop-postgres-credentials" in f.conditions(rsp)[app_status.APPLICATION_READY].message
 
-    rsp = f.run(f.request(after, [*observed, *f.observe(rsp)]))
+    rsp = f.run(f.request(after, [*observed, *simulate.observe(rsp)]))
     container = _deployment(rsp)["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "nginx:1.28"
     assert [e["name"] for e in container["env"]] == INJECTED
@@ -172,11 +174,11 @@ def test_an_existing_deployment_is_kept_as_it_was_until_a_new_database_has_crede
 def test_once_observed_the_deployment_is_always_emitted():
     xr = f.composite(KIND, POSTGRES_EXAMPLE, name="postgres-example", namespace="apps")
     rsp, _ = f.converge(xr)
-    observed = f.observe(rsp)
+    observed = simulate.observe(rsp)
     # The Secret's Object stops being ready (a provider error, say): the Deployment stays, unchanged.
     degraded = _with_status(observed, keys.CREDENTIALS, ready=False)
     again = f.run(f.request(xr, degraded))
-    assert f.desired(again)[app.DEPLOYMENT] == f.desired(rsp)[app.DEPLOYMENT]
+    assert f.desired(again)[keys.DEPLOYMENT] == f.desired(rsp)[keys.DEPLOYMENT]
     assert again.desired.composite.ready == fnv1.READY_FALSE
 
 
@@ -216,10 +218,10 @@ def test_environment(name, database, env, expected):
 
 def test_no_password_reaches_the_deployment():
     xr = f.composite(KIND, POSTGRES_EXAMPLE)
-    rsp, _ = f.converge(xr, required={credentials.LIVE_SECRET: [_live_secret("shop-postgres-credentials", "shop")]})
+    rsp, _ = f.converge(xr, required={keys.LIVE_SECRET: [_live_secret("shop-postgres-credentials", "shop")]})
     secret = f.manifests(rsp)[keys.CREDENTIALS]["data"]
     assert base64.b64decode(secret["DB_PASSWORD"]).decode() == PASSWORD  # only the Secret holds it
-    for key in app.APPLICATION_KEYS:
+    for key in keys.APPLICATION_KEYS:
         if key in rsp.desired.resources:
             assert PASSWORD not in rsp.desired.resources[key].SerializeToString().decode(errors="replace")
     assert PASSWORD not in str(f.status(rsp)) and all(PASSWORD not in c.message for c in rsp.conditions)
@@ -233,16 +235,16 @@ def test_service_and_ingress_go_with_port_and_ingress_but_the_database_stays():
         KIND, {"image": IMAGE, "port": 8080, "ingress": {"host": "shop.home.arpa"}, "database": {"enabled": True}}
     )
     rsp, _ = f.converge(full)
-    observed = f.observe(rsp)
-    database_keys = set(rsp.desired.resources) - set(app.APPLICATION_KEYS)
-    assert {app.SERVICE, app.INGRESS} <= set(rsp.desired.resources)
+    observed = simulate.observe(rsp)
+    database_keys = set(rsp.desired.resources) - set(keys.APPLICATION_KEYS)
+    assert {keys.SERVICE, keys.INGRESS} <= set(rsp.desired.resources)
 
     no_ingress = f.run(
         f.request(f.composite(KIND, {"image": IMAGE, "port": 8080, "database": {"enabled": True}}), observed)
     )
-    assert set(no_ingress.desired.resources) == database_keys | {app.DEPLOYMENT, app.SERVICE}
+    assert set(no_ingress.desired.resources) == database_keys | {keys.DEPLOYMENT, keys.SERVICE}
     bare = f.run(f.request(f.composite(KIND, {"image": "nginx:1.28", "database": {"enabled": True}}), observed))
-    assert set(bare.desired.resources) == database_keys | {app.DEPLOYMENT}
+    assert set(bare.desired.resources) == database_keys | {keys.DEPLOYMENT}
     assert "ports" not in _deployment(bare)["spec"]["template"]["spec"]["containers"][0]
     assert f.status(bare).get("url") is None
 
@@ -253,7 +255,7 @@ def test_application_resources_are_deleted_with_the_claim_the_database_follows_i
                                 "database": {"enabled": True, "deletionPolicy": policy}})  # fmt: skip
         rsp, _ = f.converge(xr)
         for key, body in f.desired(rsp).items():
-            want = "Delete" if key in app.APPLICATION_KEYS else expected
+            want = "Delete" if key in keys.APPLICATION_KEYS else expected
             assert body["spec"]["deletionPolicy"] == want, (policy, key)
 
 
@@ -263,24 +265,24 @@ def test_application_resources_are_deleted_with_the_claim_the_database_follows_i
 def test_ready_needs_the_deployment_available_and_the_database_ready():
     xr = f.composite(KIND, POSTGRES_EXAMPLE)
     rsp, _ = f.converge(xr)
-    observed = f.observe(rsp)
+    observed = simulate.observe(rsp)
 
     cluster_down = _with_status(observed, keys.CLUSTER, ready=False)
     rsp = f.run(f.request(xr, cluster_down))
     assert rsp.desired.composite.ready == fnv1.READY_FALSE
     conditions = f.conditions(rsp)
-    assert conditions[app.APPLICATION_READY].status == fnv1.STATUS_CONDITION_TRUE
+    assert conditions[app_status.APPLICATION_READY].status == fnv1.STATUS_CONDITION_TRUE
     assert conditions["DatabaseReady"].status == fnv1.STATUS_CONDITION_FALSE
     assert "CNPG Cluster postgres-shop to become ready" in conditions["DatabaseReady"].message
 
-    rolling = _with_status(observed, app.DEPLOYMENT, ready=False,
+    rolling = _with_status(observed, keys.DEPLOYMENT, ready=False,
                            live_status={"replicas": 3, "availableReplicas": 2})  # fmt: skip
     for doc in rolling:
-        if doc["metadata"]["annotations"]["crossplane.io/composition-resource-name"] == app.DEPLOYMENT:
+        if doc["metadata"]["annotations"]["crossplane.io/composition-resource-name"] == keys.DEPLOYMENT:
             doc["status"]["atProvider"]["manifest"]["spec"]["replicas"] = 3
     rsp = f.run(f.request(xr, rolling))
     assert rsp.desired.composite.ready == fnv1.READY_FALSE
-    condition = f.conditions(rsp)[app.APPLICATION_READY]
+    condition = f.conditions(rsp)[app_status.APPLICATION_READY]
     assert condition.status == fnv1.STATUS_CONDITION_FALSE
     assert condition.message == "waiting for Deployment shop to become available (2 of 3 replicas available)"
     assert f.status(rsp)["availableReplicas"] == 2
@@ -290,7 +292,7 @@ def test_ready_needs_the_deployment_available_and_the_database_ready():
 def test_available_replicas_is_zero_when_kubernetes_omits_it():
     xr = f.composite(KIND, {"image": IMAGE})
     rsp, _ = f.converge(xr)
-    observed = _with_status(f.observe(rsp), app.DEPLOYMENT, ready=False, live_status={"replicas": 1})
+    observed = _with_status(simulate.observe(rsp), keys.DEPLOYMENT, ready=False, live_status={"replicas": 1})
     assert f.status(f.run(f.request(xr, observed)))["availableReplicas"] == 0
     # Before the Deployment exists there is no count at all.
     assert "availableReplicas" not in f.status(f.run(f.request(xr)))
@@ -312,7 +314,7 @@ def test_status_url(ingress, url):
     assert status.get("url") == url
     assert "database" not in status
     if url:
-        assert f.conditions(rsp)[app.APPLICATION_READY].message.endswith(f"served at {url}")
+        assert f.conditions(rsp)[app_status.APPLICATION_READY].message.endswith(f"served at {url}")
 
 
 def test_the_database_status_is_nested_and_the_conditions_listed():
@@ -320,13 +322,13 @@ def test_the_database_status_is_nested_and_the_conditions_listed():
     status = f.status(rsp)
     assert status["database"]["secretName"] == "shop-postgres-credentials"
     assert status["database"]["host"] == "postgres-shop-rw.shop.svc"
-    assert [c.type for c in rsp.conditions] == [app.APPLICATION_READY, "DatabaseReady", "BackupReady"]
+    assert [c.type for c in rsp.conditions] == [app_status.APPLICATION_READY, "DatabaseReady", "BackupReady"]
 
 
 def test_requirements_are_stated_for_both_crossplane_versions():
     rsp = f.run(f.request(f.composite(KIND, POSTGRES_EXAMPLE)))
     for field in (rsp.requirements.resources, rsp.requirements.extra_resources):
-        selector = field[credentials.LIVE_SECRET]
+        selector = field[keys.LIVE_SECRET]
         assert (selector.kind, selector.match_name, selector.namespace) == (
             "Secret",
             "shop-postgres-credentials",
@@ -337,7 +339,7 @@ def test_requirements_are_stated_for_both_crossplane_versions():
 def test_the_password_of_an_adopted_secret_is_kept_with_crossplane_1_20_fields():
     """A live Secret answered in extra_resources (Crossplane 1.20) gives the password."""
     xr = f.composite(KIND, POSTGRES_EXAMPLE)
-    live = {credentials.LIVE_SECRET: [_live_secret("shop-postgres-credentials", "shop")]}
+    live = {keys.LIVE_SECRET: [_live_secret("shop-postgres-credentials", "shop")]}
     rsp = f.run(f.request(xr, required=live, legacy=True))
     data = f.manifests(rsp)[keys.CREDENTIALS]["data"]
     assert base64.b64decode(data["DB_PASSWORD"]).decode() == PASSWORD
@@ -346,5 +348,5 @@ def test_the_password_of_an_adopted_secret_is_kept_with_crossplane_1_20_fields()
 def test_same_request_same_response():
     xr = f.composite(KIND, {**POSTGRES_EXAMPLE, "port": 80, "ingress": {"host": "a.b", "tls": {"clusterIssuer": "ca"}}})
     rsp, _ = f.converge(xr)
-    req = f.request(xr, f.observe(rsp))
+    req = f.request(xr, simulate.observe(rsp))
     assert f.run(req).SerializeToString(deterministic=True) == f.run(req).SerializeToString(deterministic=True)

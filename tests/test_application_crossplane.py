@@ -1,4 +1,4 @@
-"""TauApplication with the real Crossplane CLI, beyond what tests/test_crossplane_cli.py
+"""TauApplication with the real Crossplane CLI, beyond what tests/test_function_crossplane.py
 does for every example (render against golden files, validate every Object and
 manifest):
 
@@ -14,8 +14,7 @@ import re
 
 import pytest
 
-from function.compose import application as app
-from function.compose import credentials
+from function import keys
 from tests.support import crossplane
 from tests.support import function as f
 from tests.support.data import live_secret
@@ -34,7 +33,7 @@ def _database_objects(docs: list[dict]) -> dict[str, dict]:
     out = {}
     for doc in docs:
         key = (doc.get("metadata") or {}).get("annotations", {}).get(RESOURCE_NAME)
-        if doc.get("kind") == "Object" and key not in app.APPLICATION_KEYS:
+        if doc.get("kind") == "Object" and key not in keys.APPLICATION_KEYS:
             out[key] = {"metadata": {"annotations": doc["metadata"]["annotations"]}, "spec": doc["spec"]}
     return out
 
@@ -45,7 +44,7 @@ def test_render_gives_the_database_of_a_postgres_database_of_the_same_name(funct
     )
     pg = f.composite("PostgresDatabase", {"extensions": DATABASE["extensions"], "databaseName": "example",
                                           "instance": {"storage": {"size": "5Gi"}}}, **CLAIM)  # fmt: skip
-    answers = {credentials.LIVE_SECRET: [LIVE_SECRET]}
+    answers = {keys.LIVE_SECRET: [LIVE_SECRET]}
     rendered = {}
     for name, xr, directory in (("tau", tau, "tauapplication"), ("pg", pg, "postgresdatabase")):
         composition = APIS / directory / "composition.yaml"

@@ -3,30 +3,23 @@
 Each case: a spec (and sometimes the claim name or what exists already), the
 field the fatal result must name, and words it must contain. A refused claim
 gets no desired resources and an ApplicationReady=False/InvalidSpec condition.
+The whole response of every case is compared with its golden file
+(tests/golden/errors/application/), so any change to a message is a reviewed diff.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
+from function import simulate
 from tests.support import function as f
+from tests.support import golden
+from tests.support.function import Case
 
 KIND = "TauApplication"
 IMAGE = "nginx:1.27"
 WEB = {"image": IMAGE, "port": 8080}
-
-
-@dataclasses.dataclass
-class Case:
-    name: str
-    spec: dict
-    field: str
-    says: str
-    claim_name: str = "shop"
-    function_input: dict | None = None
 
 
 def _db(**fields) -> dict:
@@ -133,6 +126,7 @@ def test_refused_with_the_field_and_what_is_allowed(case: Case):
     condition = f.conditions(rsp)["ApplicationReady"]
     assert condition.status == fnv1.STATUS_CONDITION_FALSE and condition.reason == "InvalidSpec"
     assert condition.message == message
+    golden.check_refusal("TauApplication", case.name, rsp)
 
 
 def test_every_problem_is_reported_at_once():
@@ -172,7 +166,7 @@ def test_a_huge_value_is_not_echoed_in_full():
 def _existing(spec: dict) -> list[dict]:
     rsp, _ = f.converge(f.composite(KIND, spec))
     assert f.fatal(rsp) is None
-    return f.observe(rsp)
+    return simulate.observe(rsp)
 
 
 EXISTING_CASES = [
@@ -199,6 +193,7 @@ def test_changes_the_existing_database_cannot_take_are_refused(name, before, aft
     message = f.fatal(rsp)
     assert message is not None and f"{field}:" in message and says in message, message
     assert not rsp.desired.resources
+    golden.check_refusal("TauApplication", f"existing {name}", rsp)
 
 
 def test_a_database_switched_off_before_it_existed_is_fine():

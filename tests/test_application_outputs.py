@@ -9,8 +9,6 @@ UPDATE_GOLDEN=1 rewrites the files; review the diff like code.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import yaml
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
@@ -20,21 +18,11 @@ from tests.support import function as f
 from tests.support import golden, schemas
 from tests.support.data import OBJECT_STORE_INPUT, POSTGRES_EXAMPLE
 from tests.support.data import S3_SECRET as S3
+from tests.support.function import Case
 from tests.support.paths import EXAMPLES, GOLDEN
 
 KIND = "TauApplication"
 WEB = {"image": "ghcr.io/example/web:2.0", "port": 8080}
-
-
-@dataclasses.dataclass
-class Case:
-    name: str
-    spec: dict
-    claim_name: str = "shop"
-    namespace: str = "shop"
-    function_input: dict | None = None
-    required: dict | None = None
-    claimed: bool = True
 
 
 def _direct(spec: dict, name: str) -> dict:
@@ -101,29 +89,15 @@ def _composite(case: Case) -> dict:
     return _direct(case.spec, case.claim_name)
 
 
-def _conditions(rsp: fnv1.RunFunctionResponse) -> list[dict]:
-    return [
-        {"type": c.type, "status": fnv1.Status.Name(c.status), "reason": c.reason, "message": c.message}
-        for c in rsp.conditions
-    ]
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_field(case: Case):
-    xr = _composite(case)
-    rsp, _ = f.converge(xr, required=case.required, function_input=case.function_input)
-    assert f.fatal(rsp) is None, f.fatal(rsp)
+    rsp = f.steady(_composite(case), case)
     assert rsp.desired.composite.ready == fnv1.READY_TRUE
-    resources = f.desired(rsp)
-    for body in resources.values():
+    for body in f.desired(rsp).values():
         schemas.validate_composed(body)
-    documents = [
-        {"status": f.status(rsp), "conditions": _conditions(rsp), "ready": fnv1.Ready.Name(rsp.desired.composite.ready)}
-    ]
-    documents += [{"key": key, **resources[key]} for key in sorted(resources)]
-    golden.check(
+    golden.check_steady(
         GOLDEN / "application" / f"{case.name}.yaml",
-        golden.masked(documents),
+        rsp,
         f"# TauApplication {case.claim_name} with spec {case.spec}, converged. Passwords masked.\n",
     )
 

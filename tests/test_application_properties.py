@@ -24,9 +24,8 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from function.compose import application as app
-from function.compose import credentials
-from function.compose import plan as keys
+from function import keys, simulate
+from function.application import status as app_status
 from tests.support import function as f
 from tests.support import schemas
 from tests.support.data import live_secret
@@ -54,7 +53,7 @@ def test_deterministic_once_the_credentials_exist(spec, name, namespace):
     xr = _xr(spec, name, namespace)
     first = f.run(f.request(xr))
     assert f.fatal(first) is None, f.fatal(first)
-    req = f.request(xr, f.observe(first))
+    req = f.request(xr, simulate.observe(first))
     one, two = f.run(req), f.run(req)
     assert one.SerializeToString(deterministic=True) == two.SerializeToString(deterministic=True)
 
@@ -70,7 +69,7 @@ def test_no_crash_and_a_refusal_names_the_field(spec):
     assert not rsp.desired.resources
     assert rsp.results[0].reason == "InvalidSpec"
     assert FIELD.match(message), message
-    assert f.conditions(rsp)[app.APPLICATION_READY].status == fnv1.STATUS_CONDITION_FALSE
+    assert f.conditions(rsp)[app_status.APPLICATION_READY].status == fnv1.STATUS_CONDITION_FALSE
 
 
 @functools.cache
@@ -78,7 +77,7 @@ def _existing() -> tuple[list[dict], frozenset[str]]:
     """A converged application with a database, a Service and an Ingress: what exists."""
     spec = {"image": "nginx", "port": 80, "ingress": {"host": "a.b"}, "database": {"enabled": True}}
     rsp, _ = f.converge(_xr(spec))
-    return f.observe(rsp), frozenset(rsp.desired.resources)
+    return simulate.observe(rsp), frozenset(rsp.desired.resources)
 
 
 @SETTINGS
@@ -90,7 +89,7 @@ def test_nothing_that_exists_is_dropped_but_service_and_ingress(spec):
     if f.fatal(rsp):
         assert not rsp.desired.resources  # Crossplane then keeps everything as it is
         return
-    kept = existing - {app.SERVICE, app.INGRESS}
+    kept = existing - {keys.SERVICE, keys.INGRESS}
     assert kept <= set(rsp.desired.resources), kept - set(rsp.desired.resources)
 
 
@@ -111,7 +110,7 @@ def test_the_password_reaches_only_the_credentials_secret(spec, password):
     logging.configure(level=logging.Level.DEBUG)
     try:
         with structlog.testing.capture_logs() as logs:
-            rsp, _ = f.converge(xr, required={credentials.LIVE_SECRET: [live]}, rounds=6)
+            rsp, _ = f.converge(xr, required={keys.LIVE_SECRET: [live]}, rounds=6)
     finally:
         logging.configure(level=logging.Level.DISABLED)
     assert f.fatal(rsp) is None, f.fatal(rsp)

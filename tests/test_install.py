@@ -24,7 +24,7 @@ import yaml
 
 from function.__version__ import __version__
 from function.api import definitions
-from function.compose import operator as op
+from function.operator import plan as op_plan
 from tests.support import crossplane, gomod, install, rbac, schemas
 from tests.support.paths import APIS, CRDS, GOLDEN, REPO
 
@@ -196,7 +196,7 @@ def test_provider_helm_may_install_exactly_what_the_charts_contain():
 def test_the_chart_record_covers_both_charts_with_their_roles():
     (record,) = install.documents(GOLDEN / "operator" / "charts.yaml")
     charts = {c["chart"]: c for c in record["charts"]}
-    assert set(charts) == {op.OPERATOR_CHART, op.PLUGIN_CHART}
+    assert set(charts) == {op_plan.OPERATOR_CHART, op_plan.PLUGIN_CHART}
     for chart in charts.values():
         assert {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole"} in chart["installs"]
         assert chart["grants"]

@@ -26,7 +26,8 @@ import pytest
 import yaml
 
 from function.api.operator import CNPGOperatorSpec, Monitoring
-from function.compose import operator as op
+from function.operator import manifests as op_manifests
+from function.operator import plan as op_plan
 from tests.support import golden, rbac
 from tests.support.install import documents
 from tests.support.paths import GOLDEN
@@ -38,13 +39,13 @@ KUBERNETES_VERSION = "1.33.0"
 def chart_values() -> dict[str, dict]:
     """The values CNPGOperator passes each chart, with every option it has switched on."""
     spec = CNPGOperatorSpec(monitoring=Monitoring(podMonitor=True, grafanaDashboard=True))
-    return {op.OPERATOR_CHART: op.operator_values(spec), op.PLUGIN_CHART: {}}
+    return {op_plan.OPERATOR_CHART: op_manifests.operator_values(spec), op_plan.PLUGIN_CHART: {}}
 
 
 def chart_versions() -> dict[str, str]:
     """The chart versions CNPGOperator installs by default."""
     spec = CNPGOperatorSpec()
-    return {op.OPERATOR_CHART: spec.chartVersion, op.PLUGIN_CHART: spec.barmanCloudPlugin.chartVersion}
+    return {op_plan.OPERATOR_CHART: spec.chartVersion, op_plan.PLUGIN_CHART: spec.barmanCloudPlugin.chartVersion}
 
 
 def derive(chart: str, version: str, values: dict, rendered: list[dict]) -> dict:
@@ -72,11 +73,13 @@ def _helm() -> str:
 def _render(helm: str, chart: str, version: str, values: dict, tmp_path: pathlib.Path) -> list[dict]:
     values_file = tmp_path / f"{chart}-values.yaml"
     values_file.write_text(yaml.safe_dump(values))
-    operator_release, plugin_release = op.release_names("cnpg")
-    release = operator_release if chart == op.OPERATOR_CHART else plugin_release
+    operator_release, plugin_release = op_plan.release_names("cnpg")
+    release = operator_release if chart == op_plan.OPERATOR_CHART else plugin_release
     local = os.environ.get("TAU_CHARTS_DIR")
     source = (
-        [str(pathlib.Path(local) / chart)] if local else [chart, "--repo", op.CHART_REPOSITORY, "--version", version]
+        [str(pathlib.Path(local) / chart)]
+        if local
+        else [chart, "--repo", op_manifests.CHART_REPOSITORY, "--version", version]
     )
     args = [helm, "template", release, *source, "--namespace", "cnpg-system", "--values", str(values_file),
             "--kube-version", KUBERNETES_VERSION]  # fmt: skip
@@ -94,7 +97,7 @@ def test_the_record_matches_what_the_charts_install(tmp_path):
     values, versions = chart_values(), chart_versions()
     records = [
         derive(chart, versions[chart], values[chart], _render(helm, chart, versions[chart], values[chart], tmp_path))
-        for chart in (op.OPERATOR_CHART, op.PLUGIN_CHART)
+        for chart in (op_plan.OPERATOR_CHART, op_plan.PLUGIN_CHART)
     ]
     golden.check(RECORD, [{"charts": records}], HEADER)
 
@@ -104,7 +107,7 @@ def test_the_record_is_for_the_charts_and_values_cnpgoperator_installs():
     (record,) = documents(RECORD)
     values, versions = chart_values(), chart_versions()
     assert [(c["chart"], c["version"], c["values"]) for c in record["charts"]] == [
-        (chart, versions[chart], values[chart]) for chart in (op.OPERATOR_CHART, op.PLUGIN_CHART)
+        (chart, versions[chart], values[chart]) for chart in (op_plan.OPERATOR_CHART, op_plan.PLUGIN_CHART)
     ]
 
 

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from function import render
+from function import simulate
 from function.api.platform import PlatformDefaults
 from tests.e2e import resources as r
 from tests.support import crossplane, install, schemas
@@ -33,8 +33,8 @@ def built() -> list[dict]:
         *r.function(PACKAGE, IMAGE),
         *r.function("ghcr.io/your-org/function-tau:v0.1.0", None),
         *r.compositions(),
-        r.operator(True),
-        r.operator(False),
+        r.operator(snapshot_class=True),
+        r.operator(snapshot_class=False),
         r.namespace(),
         r.application(),
         r.backup(),
@@ -105,7 +105,7 @@ def test_the_scenario_composes_to_ready_with_the_suites_input():
     """The application, and the restore of its backup, converge in-process with exactly the suite's inputs."""
     admin = _as_secret(next(d for d in shipped() if d["metadata"]["name"] == "tau-e2e-object-store"))
     platform = r.platform_input()
-    application = render.to_composite(r.application())
+    application = simulate.to_composite(r.application())
     responses = f.trace(application, [admin], platform)
     assert responses[-1].desired.composite.ready == 1, f.conditions(responses[-1])
     cluster = f.manifests(responses[-1])["postgres-cluster"]
@@ -117,7 +117,7 @@ def test_the_scenario_composes_to_ready_with_the_suites_input():
     assert cluster["spec"]["storage"]["storageClass"] == platform["postgres"]["storageClass"]
 
     completed = {**r.backup(), "status": {"phase": "completed", "method": "plugin", "backupId": "20260101T000000"}}
-    restored = render.to_composite(r.restored())
+    restored = simulate.to_composite(r.restored())
     responses = f.trace(restored, [admin, completed], platform)
     assert responses[-1].desired.composite.ready == 1, f.conditions(responses[-1])
     bootstrap = f.manifests(responses[-1])["postgres-cluster"]["spec"]["bootstrap"]["recovery"]

@@ -132,7 +132,7 @@ def context_files() -> list[str]:
 
 def test_the_build_context_is_the_package_and_nothing_else():
     files = context_files()
-    assert {"pyproject.toml", "README.md", "function/main.py", "function/compose/operator.py"} <= set(files)
+    assert {"pyproject.toml", "README.md", "function/main.py", "function/operator/composer.py"} <= set(files)
     assert all(f in ("pyproject.toml", "README.md") or f.startswith("function/") for f in files), files
     assert not any("__pycache__" in f or f.endswith(".pyc") for f in files)
     for word, rest in instructions():

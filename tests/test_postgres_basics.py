@@ -6,7 +6,7 @@ import base64
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function.compose import plan as keys
+from function import keys
 from tests.support import function as f
 from tests.support import schemas
 

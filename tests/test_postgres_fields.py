@@ -9,16 +9,14 @@ UPDATE_GOLDEN=1 rewrites the files; review the diff like code.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
-from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function.compose import restore
+from function import keys
 from tests.support import function as f
 from tests.support import golden, schemas
 from tests.support.data import OBJECT_STORE_INPUT
 from tests.support.data import S3_SECRET as S3
+from tests.support.function import Case
 from tests.support.paths import GOLDEN
 
 SNAPSHOT_BACKUP = {
@@ -39,15 +37,6 @@ PLUGIN_BACKUP = {
     },
     "status": {"phase": "completed", "backupId": "20261126T030002", "stoppedAt": "2026-11-26T03:04:10Z"},
 }
-
-
-@dataclasses.dataclass
-class Case:
-    name: str
-    spec: dict
-    claim_name: str = "shop"
-    function_input: dict | None = None
-    required: dict | None = None
 
 
 def _input(**sections) -> dict:
@@ -105,7 +94,7 @@ CASES = [
         "restore-snapshot",
         {"databaseName": "shop", "instance": {"walStorage": {"size": "2Gi"}}, "restore": {"backupName": "nightly"}},
         claim_name="shop-restored",
-        required={restore.RESTORE_BACKUP: [SNAPSHOT_BACKUP]},
+        required={keys.RESTORE_BACKUP: [SNAPSHOT_BACKUP]},
     ),
     Case(
         "restore-point-in-time",
@@ -116,7 +105,7 @@ CASES = [
         },
         claim_name="shop-restored",
         function_input=OBJECT_STORE_INPUT,
-        required={restore.RESTORE_BACKUP: [PLUGIN_BACKUP], "postgres-object-store-admin-credentials": [S3]},
+        required={keys.RESTORE_BACKUP: [PLUGIN_BACKUP], "postgres-object-store-admin-credentials": [S3]},
     ),
     Case("credentials-secret-name", {"credentialsSecretName": "shop-db"}),
     Case("deletion-policy-delete", {"deletionPolicy": "Delete"}),
@@ -145,21 +134,11 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_field(case: Case):
-    xr = f.composite("PostgresDatabase", case.spec, name=case.claim_name)
-    rsp, _ = f.converge(xr, required=case.required, function_input=case.function_input)
-    assert f.fatal(rsp) is None, f.fatal(rsp)
-    resources = f.desired(rsp)
-    for body in resources.values():
+    rsp = f.steady(f.composite("PostgresDatabase", case.spec, name=case.claim_name), case)
+    for body in f.desired(rsp).values():
         schemas.validate_composed(body)
-    conditions = [
-        {"type": c.type, "status": fnv1.Status.Name(c.status), "reason": c.reason, "message": c.message}
-        for c in rsp.conditions
-    ]
-    ready = fnv1.Ready.Name(rsp.desired.composite.ready)
-    documents = [{"status": f.status(rsp), "conditions": conditions, "ready": ready}]
-    documents += [{"key": key, **resources[key]} for key in sorted(resources)]
-    golden.check(
+    golden.check_steady(
         GOLDEN / "postgres" / f"{case.name}.yaml",
-        golden.masked(documents),
+        rsp,
         f"# PostgresDatabase {case.claim_name} with spec {case.spec}, converged. Passwords masked.\n",
     )

@@ -5,7 +5,7 @@ application's database is exactly the database a PostgresDatabase of the same
 name would be) plus `enabled`, `name` (the database name) and `storageSize`
 (a shortcut for `instance.storage.size`). Validation here is what can be judged
 from the claim alone; rules that need the claim's name or what exists already
-live in `function.compose.application`.
+live in `function.application.plan`.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ class ApplicationDatabase(PostgresDatabaseSpec):
     its credentials are injected into the application's container.
     """
 
-    enabled: bool = Field(False, description="Give the application its own database. Default: false.")
+    enabled: bool = Field(default=False, description="Give the application its own database. Default: false.")
     databaseName: DatabaseName | None = Field(
         None, alias="name", description="The database to create. Default: the claim name with '-' replaced by '_'."
     )

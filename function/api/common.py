@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import pydantic
@@ -59,30 +60,28 @@ PositiveQuantity = Annotated[Quantity, AfterValidator(_check_positive)]
 """A quantity greater than zero (a storage size)."""
 
 
-def _check_label(value: str) -> str:
-    problem = names.dns1123_label_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+def checked_by(problem: Callable[[str], str | None]) -> AfterValidator:
+    """A pydantic validator from a `*_problem` function (None: fine; else the message)."""
 
+    def check(value: str) -> str:
+        message = problem(value)
+        if message:
+            raise ValueError(message)
+        return value
 
-def _check_subdomain(value: str) -> str:
-    problem = names.dns1123_subdomain_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+    return AfterValidator(check)
 
 
 DNSLabel = Annotated[
     str,
-    AfterValidator(_check_label),
+    checked_by(names.dns1123_label_problem),
     WithJsonSchema({"type": "string", "maxLength": names.LABEL_MAX, "pattern": names.DNS1123_LABEL.pattern}),
 ]
 """A DNS-1123 label: a namespace, a Service port name."""
 
 KubernetesName = Annotated[
     str,
-    AfterValidator(_check_subdomain),
+    checked_by(names.dns1123_subdomain_problem),
     WithJsonSchema({"type": "string", "maxLength": names.SUBDOMAIN_MAX}),
 ]
 """A DNS-1123 subdomain: the name of a Secret, a Backup, a StorageClass."""

@@ -1,7 +1,8 @@
 """The composite types this function serves, and their generated manifests.
 
 `function-tau generate` writes these to `apis/` and `package/input/`; a test
-fails when the committed files differ from what the models generate.
+fails when the committed files differ from what the models generate. The
+registry of kinds (`function.kinds`) pairs each definition with its composer.
 """
 
 from __future__ import annotations
@@ -162,8 +163,6 @@ CNPG_OPERATOR = CompositeDefinition(
     ),
     platform_input=False,
 )
-
-DEFINITIONS: list[CompositeDefinition] = [POSTGRES_DATABASE, TAU_APPLICATION, CNPG_OPERATOR]
 
 
 def input_crd() -> dict:

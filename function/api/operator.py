@@ -39,12 +39,12 @@ class Monitoring(TauModel):
     """What the chart adds for monitoring the operator (both off by default)."""
 
     podMonitor: bool = Field(
-        False,
+        default=False,
         description="A PodMonitor for the operator's metrics (chart value monitoring.podMonitorEnabled). "
         "Needs the Prometheus Operator's CRDs (monitoring.coreos.com) in the cluster.",
     )
     grafanaDashboard: bool = Field(
-        False,
+        default=False,
         description='A ConfigMap with CloudNativePG\'s Grafana dashboard, labelled grafana_dashboard: "1" for '
         "Grafana's dashboard sidecar (chart value monitoring.grafanaDashboard.create).",
     )
@@ -54,7 +54,7 @@ class BarmanCloudPlugin(TauModel):
     """The Barman Cloud plugin: objectStore backups (base backups and WAL to S3, point-in-time recovery)."""
 
     enabled: bool = Field(
-        False,
+        default=False,
         description="Install the plugin (chart plugin-barman-cloud) next to the operator, once the operator is "
         "up. Needed by PostgresDatabases with backup method objectStore. It needs cert-manager in the cluster "
         "(the chart issues its TLS certificates with a cert-manager Issuer). Setting it back to false "
@@ -69,7 +69,7 @@ class VolumeSnapshotClass(TauModel):
     """A Longhorn VolumeSnapshotClass whose snapshots are Longhorn backups (`parameters.type: bak`)."""
 
     create: bool = Field(
-        False,
+        default=False,
         description="Create the class. Snapshot backups (method volumeSnapshot) use it: Longhorn then uploads "
         "each snapshot to its backup target, the NFS server. Needs Longhorn and the CSI snapshot CRDs and "
         "controller (snapshot.storage.k8s.io/v1).",

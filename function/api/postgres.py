@@ -3,21 +3,26 @@
 Every field is optional; what a claim leaves out comes from the platform
 defaults in the function input (`function.api.platform`). Validation here is
 what can be judged from the claim alone; rules that need the defaults or the
-observed state (derived names, shrinking storage) live in `function.compose`.
+observed state (derived names, shrinking storage) live in `function.postgres.plan`.
 """
 
 from __future__ import annotations
 
-import datetime
 import re
-from collections.abc import Callable
 from typing import Annotated, Literal
 
 import pydantic
 from pydantic import AfterValidator, Field, WithJsonSchema
 
-from function import cron, names, quantity
-from function.api.common import CompositeNamespace, KubernetesName, PositiveQuantity, Resources, TauModel
+from function import cron, names, quantity, timestamps
+from function.api.common import (
+    CompositeNamespace,
+    KubernetesName,
+    PositiveQuantity,
+    Resources,
+    TauModel,
+    checked_by,
+)
 from function.errors import show
 
 SUPPORTED_VERSIONS = (14, 15, 16, 17, 18)
@@ -46,47 +51,36 @@ CNPG_MANAGED_PARAMETERS = frozenset(
 # CNPG's webhook pattern for parameter names (they are written verbatim into postgresql.conf).
 PARAMETER_NAME = r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$"
 _PARAMETER_NAME = re.compile(PARAMETER_NAME)
+MAX_PARAMETER_NAME = 128
 MAX_PARAMETER_VALUE = 1024
 MAX_EXTENSIONS = 64
 MAX_INSTANCES = 10
 MAX_RETENTION_DAYS = 3650
 
 
-def _validator(problem: Callable[[str], str | None]) -> AfterValidator:
-    """Adapt a `names.*_problem` function into a pydantic validator."""
-
-    def check(value: str) -> str:
-        message = problem(value)
-        if message:
-            raise ValueError(message)
-        return value
-
-    return AfterValidator(check)
-
-
 DatabaseName = Annotated[
     str,
-    _validator(names.database_name_problem),
+    checked_by(names.database_name_problem),
     WithJsonSchema({"type": "string", "maxLength": names.PG_NAME_MAX, "pattern": names.PG_IDENTIFIER.pattern}),
 ]
 RoleName = Annotated[
     str,
-    _validator(names.role_name_problem),
+    checked_by(names.role_name_problem),
     WithJsonSchema({"type": "string", "maxLength": names.PG_NAME_MAX, "pattern": names.PG_IDENTIFIER.pattern}),
 ]
 ClusterName = Annotated[
     str,
-    _validator(names.cnpg_cluster_problem),
+    checked_by(names.cnpg_cluster_problem),
     WithJsonSchema({"type": "string", "maxLength": names.CNPG_CLUSTER_MAX, "pattern": names.DNS1035_LABEL.pattern}),
 ]
 ExtensionName = Annotated[
     str,
-    _validator(names.extension_problem),
+    checked_by(names.extension_problem),
     WithJsonSchema({"type": "string", "maxLength": names.PG_NAME_MAX, "pattern": names.PG_EXTENSION.pattern}),
 ]
 Schedule = Annotated[
     str,
-    _validator(cron.schedule_problem),
+    checked_by(cron.schedule_problem),
     WithJsonSchema(
         {
             "type": "string",
@@ -104,10 +98,7 @@ Schedule = Annotated[
 
 
 def _check_point_in_time(value: str) -> str:
-    try:
-        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        moment = None
+    moment = timestamps.parse(value)
     if moment is None or "T" not in value.upper() or moment.tzinfo is None:
         raise ValueError(f"{show(value)} is not an RFC 3339 timestamp with a time zone, such as '2026-11-27T10:30:00Z'")
     return value
@@ -163,7 +154,7 @@ class Instance(TauModel):
     @classmethod
     def _check_parameters(cls, parameters: dict[str, str]) -> dict[str, str]:
         for key, value in parameters.items():
-            if not _PARAMETER_NAME.match(key) or len(key) > 128:
+            if not _PARAMETER_NAME.match(key) or len(key) > MAX_PARAMETER_NAME:
                 raise ValueError(f"{show(key)} is not a PostgreSQL parameter name")
             if key in CNPG_MANAGED_PARAMETERS:
                 raise ValueError(f"{show(key)} is managed by CloudNativePG and cannot be set")
@@ -210,7 +201,7 @@ BackupMethod = Literal["volumeSnapshot", "objectStore", "none"]
 class Backup(TauModel):
     """Scheduled backups and their retention."""
 
-    enabled: bool = Field(True, description="Take scheduled backups. Default: true.")
+    enabled: bool = Field(default=True, description="Take scheduled backups. Default: true.")
     method: BackupMethod | None = Field(
         None,
         description="volumeSnapshot (Longhorn snapshots uploaded to the NFS backup target), objectStore "

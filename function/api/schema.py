@@ -43,30 +43,31 @@ def _strip_null(node: dict) -> dict:
     return {**rest, "anyOf": kept}
 
 
+def _keyword(key: str, value: Any, defs: dict) -> tuple[str, Any] | None:
+    """One JSON Schema keyword as a structural schema keeps it (None: dropped)."""
+    # Only plain scalars are worth showing as defaults; None means "the
+    # platform decides", which the description says instead.
+    if key in _DROP or (key == "default" and not isinstance(value, _SCALARS)):
+        return None
+    if key == "const":
+        return "enum", [value]
+    if key == "properties":
+        value = {name: _convert(prop, defs) for name, prop in value.items()}
+    elif key == "items" or (key == "additionalProperties" and isinstance(value, dict)):
+        value = _convert(value, defs)
+    elif key == "anyOf":
+        value = [_convert(option, defs) for option in value]
+    return key, value
+
+
 def _convert(node: dict, defs: dict) -> dict:
     node = _strip_null(_resolve(node, defs))
     node = _resolve(node, defs)
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key in _DROP:
-            continue
-        if key == "default":
-            # Only plain scalars are worth showing as defaults; None means
-            # "the platform decides", which the description says instead.
-            if isinstance(value, _SCALARS):
-                out[key] = value
-            continue
-        if key == "const":
-            out["enum"] = [value]
-            continue
-        if key == "properties":
-            out[key] = {name: _convert(prop, defs) for name, prop in value.items()}
-        elif key == "items" or (key == "additionalProperties" and isinstance(value, dict)):
-            out[key] = _convert(value, defs)
-        elif key == "anyOf":
-            out[key] = [_convert(option, defs) for option in value]
-        else:
-            out[key] = value
+        kept = _keyword(key, value, defs)
+        if kept is not None:
+            out[kept[0]] = kept[1]
     if "properties" in out or "additionalProperties" in out:
         out.setdefault("type", "object")
     if "enum" in out and "type" not in out:

@@ -62,7 +62,7 @@ class Kubectl:
             raise ClusterError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
         return proc.stdout
 
-    def apply(self, docs: Iterable[dict] | pathlib.Path, server_side: bool = False) -> None:
+    def apply(self, docs: Iterable[dict] | pathlib.Path, *, server_side: bool = False) -> None:
         """Apply manifests (a file, or documents)."""
         if isinstance(docs, pathlib.Path):
             self.log(f"apply {docs.name}")
@@ -85,7 +85,7 @@ class Kubectl:
         """Whether an object exists."""
         return self.get(resource, name, namespace) is not None
 
-    def delete(self, resource: str, name: str, namespace: str | None = None, wait: bool = True) -> None:
+    def delete(self, resource: str, name: str, namespace: str | None = None, *, wait: bool = True) -> None:
         """Delete an object (no error when it is gone already)."""
         args = ["delete", resource, name, "--ignore-not-found", f"--wait={'true' if wait else 'false'}"]
         if namespace:

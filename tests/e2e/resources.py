@@ -13,7 +13,7 @@ import pathlib
 
 import yaml
 
-from function import names
+from function import kinds, names
 from function.api import definitions
 from tests.support.paths import APIS, EXAMPLES
 
@@ -36,7 +36,7 @@ def documents(path: pathlib.Path) -> list[dict]:
     return [d for d in yaml.safe_load_all(path.read_text()) if d]
 
 
-def install_files(activation_policy: bool) -> list[pathlib.Path]:
+def install_files(*, activation_policy: bool) -> list[pathlib.Path]:
     """The install manifests in apply order, without the function (the suite installs its own build)
     and the APIs package (the suite applies apis/ directly); the activation policy only on Crossplane 2.x."""
     skip = {"08-function.yaml", "09-configuration.yaml"} | (set() if activation_policy else {MRAP_FILE})
@@ -86,7 +86,7 @@ def api_files() -> list[pathlib.Path]:
     """The XRDs and the shipped Compositions (not apis/crossplane.yaml, the package metadata)."""
     return [
         p
-        for d in definitions.DEFINITIONS
+        for d in (k.definition for k in kinds.KINDS)
         for p in (APIS / d.directory / "definition.yaml", APIS / d.directory / "composition.yaml")
     ]
 
@@ -115,7 +115,7 @@ def compositions() -> list[dict]:
     return out
 
 
-def operator(snapshot_class: bool) -> dict:
+def operator(*, snapshot_class: bool) -> dict:
     """examples/cnpgoperator: the plugin on (objectStore backups need it); the class only where its CRD exists."""
     (doc,) = documents(EXAMPLES / "cnpgoperator" / "claim.yaml")
     doc["spec"]["barmanCloudPlugin"] = {"enabled": True}

@@ -27,6 +27,7 @@ import secrets
 
 import pytest
 
+from function import kinds
 from function.api import definitions
 from tests.e2e import resources as r
 from tests.e2e.cluster import TIMEOUT, ClusterError, Kubectl
@@ -84,7 +85,7 @@ def test_install_the_function(kubectl: Kubectl):
 def test_install_the_apis(kubectl: Kubectl):
     for path in r.api_files():
         kubectl.apply(path)
-    for definition in definitions.DEFINITIONS:
+    for definition in (k.definition for k in kinds.KINDS):
         kubectl.wait_condition("compositeresourcedefinition", definition.name, "Established")
         if definition.claim_kind:
             kubectl.wait_condition("compositeresourcedefinition", definition.name, "Offered")
@@ -93,7 +94,7 @@ def test_install_the_apis(kubectl: Kubectl):
 
 def test_the_operator_becomes_ready(kubectl: Kubectl):
     snapshot_class = kubectl.has_crd(SNAPSHOT_CLASS_CRD)
-    kubectl.apply([r.operator(snapshot_class)])
+    kubectl.apply([r.operator(snapshot_class=snapshot_class)])
     xr = kubectl.wait_condition(f"xcnpgoperator.{definitions.GROUP}", OPERATOR, "Ready", timeout=TIMEOUT * 2)
     status = xr["status"]
     assert status["chartVersion"] == "0.29.0" and status["state"] == "deployed", status

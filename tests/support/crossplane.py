@@ -126,7 +126,7 @@ def _write(directory: pathlib.Path, name: str, docs: Iterable[dict]) -> pathlib.
     return path
 
 
-def render(
+def render(  # noqa: PLR0913 - one parameter per `crossplane render` flag
     address: str,
     composite: dict,
     composition: pathlib.Path,

@@ -9,6 +9,7 @@ import pathlib
 
 import yaml
 
+from function import kinds
 from function.api import definitions
 from tests.support.paths import APIS, EXAMPLES
 
@@ -42,7 +43,7 @@ class Example:
     def definition(self) -> definitions.CompositeDefinition:
         """The composite type of the example."""
         kind = self.claim["kind"]
-        return next(d for d in definitions.DEFINITIONS if kind in (d.kind, d.claim_kind))
+        return next(k.definition for k in kinds.KINDS if kind in (k.composite_kind, k.claim_kind))
 
     def composition(self) -> dict:
         """The Composition as shipped, with the example's input when it has one."""

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping
 
 from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function import fn, render
+from function import fn, render, simulate
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One row of a table of claims: a spec, and what the claim needs besides it.
+
+    Tables of refusals also say which field the refusal names and words of its
+    message (`field`, `says`): a reader sees the intent next to the case; the
+    whole result is compared with a golden file.
+    """
+
+    name: str
+    spec: dict
+    field: str | None = None
+    says: str | None = None
+    claim_name: str = "shop"
+    namespace: str = "shop"
+    function_input: dict | None = None
+    required: dict | None = None
+    claimed: bool = True
 
 
 def claim(kind: str, spec: dict | None = None, name: str = "shop", namespace: str = "shop") -> dict:
@@ -24,7 +45,7 @@ def claim(kind: str, spec: dict | None = None, name: str = "shop", namespace: st
 
 def composite(kind: str, spec: dict | None = None, name: str = "shop", namespace: str = "shop") -> dict:
     """The composite Crossplane makes of a claim (claim labels, claimRef)."""
-    return render.to_composite(claim(kind, spec, name, namespace))
+    return simulate.to_composite(claim(kind, spec, name, namespace))
 
 
 def request(
@@ -32,6 +53,7 @@ def request(
     observed: Iterable[dict] | Mapping[str, dict] = (),
     required: Mapping[str, list[dict]] | None = None,
     function_input: dict | None = None,
+    *,
     legacy: bool = False,
 ) -> fnv1.RunFunctionRequest:
     """A RunFunctionRequest. `required` answers requirements (in extra_resources when `legacy`, as Crossplane 1.20)."""
@@ -40,7 +62,7 @@ def request(
     items = (
         observed.items()
         if isinstance(observed, Mapping)
-        else ((d["metadata"]["annotations"][render.RESOURCE_NAME_ANNOTATION], d) for d in observed)
+        else ((d["metadata"]["annotations"][simulate.RESOURCE_NAME_ANNOTATION], d) for d in observed)
     )
     for key, body in items:
         req.observed.resources[key].resource.update(body)
@@ -92,48 +114,42 @@ def conditions(rsp: fnv1.RunFunctionResponse) -> dict[str, fnv1.Condition]:
     return {c.type: c for c in rsp.conditions}
 
 
-def observe(rsp: fnv1.RunFunctionResponse) -> list[dict]:
-    """What Crossplane would observe once every desired resource exists and is ready."""
-    return [render.as_observed(key, body) for key, body in desired(rsp).items()]
+def composite_documents(rsp: fnv1.RunFunctionResponse) -> list[dict]:
+    """What a response says about the composite (status, conditions, readiness), then each composed resource."""
+    listed = [
+        {"type": c.type, "status": fnv1.Status.Name(c.status), "reason": c.reason, "message": c.message}
+        for c in rsp.conditions
+    ]
+    resources = desired(rsp)
+    return [
+        {"status": status(rsp), "conditions": listed, "ready": fnv1.Ready.Name(rsp.desired.composite.ready)},
+        *({"key": key, **resources[key]} for key in sorted(resources)),
+    ]
 
 
-def _reconciles(
-    reconcile: Callable[[list[dict]], fnv1.RunFunctionResponse], rounds: int
-) -> Iterator[tuple[fnv1.RunFunctionResponse, list[dict]]]:
-    """Reconcile until steady state: yields each response with what was observed for it.
-
-    After each reconcile every desired resource becomes observed and ready;
-    it stops at a fatal result, or when nothing new appears and all is ready.
-    """
-    observed: list[dict] = []
-    for _ in range(rounds):
-        rsp = reconcile(observed)
-        yield rsp, observed
-        if fatal(rsp):
-            return
-        nxt = observe(rsp)
-        if len(nxt) == len(observed) and all(r.ready == fnv1.READY_TRUE for r in rsp.desired.resources.values()):
-            return
-        observed = nxt
+def steady(xr: dict, case: Case) -> fnv1.RunFunctionResponse:
+    """The steady state `xr` converges to, with the case's required resources and input; refusing it fails."""
+    rsp, _ = converge(xr, required=case.required, function_input=case.function_input)
+    assert fatal(rsp) is None, fatal(rsp)
+    return rsp
 
 
 def converge(xr: dict, required: Mapping[str, list[dict]] | None = None, function_input: dict | None = None,
-             rounds: int = 10) -> tuple[fnv1.RunFunctionResponse, list[dict]]:  # fmt: skip
+             rounds: int = simulate.MAX_ROUNDS) -> tuple[fnv1.RunFunctionResponse, list[dict]]:  # fmt: skip
     """Reconcile until steady state, requirements answered by name; the last response and what it observed."""
-    *_, last = _reconciles(lambda observed: run(request(xr, observed, required, function_input)), rounds + 1)
+    *_, last = simulate.settle(lambda observed: run(request(xr, observed, required, function_input)), max_rounds=rounds)
     return last
 
 
 def trace(xr: dict, available: Iterable[dict] = (), function_input: dict | None = None,
-          rounds: int = 10) -> list[fnv1.RunFunctionResponse]:  # fmt: skip
+          rounds: int = simulate.MAX_ROUNDS) -> list[fnv1.RunFunctionResponse]:  # fmt: skip
     """Every response on the way to steady state, requirements answered from `available` as Crossplane would.
 
-    Each round is one reconcile (render.run resolves the requirements it states,
-    as Crossplane does).
+    Each round is one reconcile (simulate.run resolves the requirements it states, as Crossplane does).
     """
     available = list(available)
 
     def reconcile(observed: list[dict]) -> fnv1.RunFunctionResponse:
-        return render.run(xr, observed=observed, required=available, function_input=function_input)
+        return simulate.run(xr, observed=observed, required=available, function_input=function_input)
 
-    return [rsp for rsp, _ in _reconciles(reconcile, rounds)]
+    return [rsp for rsp, _ in simulate.settle(reconcile, max_rounds=rounds)]

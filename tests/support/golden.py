@@ -11,9 +11,15 @@ import copy
 import difflib
 import os
 import pathlib
+import re
+
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+from google.protobuf import json_format
 
 from function.generate import dump
-from function.render import mask_secrets
+from function.render import integral, mask_secrets
+from tests.support import function as f
+from tests.support.paths import GOLDEN
 
 
 def masked(docs: list[dict]) -> list[dict]:
@@ -49,6 +55,37 @@ def readable(docs: list[dict]) -> list[dict]:
     return out
 
 
+def response(rsp: fnv1.RunFunctionResponse) -> dict:
+    """A whole RunFunctionResponse as a reviewer reads it: every field, secrets masked, Secret data decoded."""
+    doc = integral(json_format.MessageToDict(rsp, preserving_proto_field_name=True))
+    resources = doc.get("desired", {}).get("resources", {})
+    for key, item in resources.items():
+        body = item.get("resource")
+        if isinstance(body, dict):
+            (item["resource"],) = readable(masked([body]))
+        resources[key] = item
+    return doc
+
+
+def check_steady(path: pathlib.Path, rsp: fnv1.RunFunctionResponse, header: str) -> None:
+    """Compare what a converged response says about the composite, and its composed resources, with `path`."""
+    check(path, masked(f.composite_documents(rsp)), header)
+
+
+def slug(name: str) -> str:
+    """A file name for a table case's name."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def check_refusal(kind: str, case: str, rsp: fnv1.RunFunctionResponse) -> None:
+    """Compare a refusal's whole response with tests/golden/errors/<kind, lower case>/<case>.yaml."""
+    check(
+        GOLDEN / "errors" / kind.lower() / f"{slug(case)}.yaml",
+        [response(rsp)],
+        f"# {kind} refused ({case}): the whole RunFunctionResponse.\n",
+    )
+
+
 def text(docs: list[dict]) -> str:
     """Canonical YAML of documents."""
     return dump(docs, sort_keys=True)
@@ -65,6 +102,8 @@ def check(path: pathlib.Path, docs: list[dict], header: str = "") -> None:
     golden = path.read_text()
     if golden != want_text:
         diff = "".join(
-            difflib.unified_diff(golden.splitlines(True), want_text.splitlines(True), str(path), "actual", n=2)
+            difflib.unified_diff(
+                golden.splitlines(keepends=True), want_text.splitlines(keepends=True), str(path), "actual", n=2
+            )
         )
         raise AssertionError(f"output differs from {path} (UPDATE_GOLDEN=1 rewrites it):\n{diff[:6000]}")

@@ -17,7 +17,7 @@ import yaml
 from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function import render
+from function import render, simulate
 from tests.support import function as f
 from tests.support.data import OBJECT_STORE_INPUT, S3_SECRET
 from tests.support.examples import all_examples
@@ -95,7 +95,7 @@ def trace() -> Trace:
     composed: list[dict] = []
     requirements: list[fnv1.ResourceSelector] = []
     for path in paths():
-        xr = render.to_composite(path.claim)
+        xr = simulate.to_composite(path.claim)
         responses = f.trace(xr, path.available, path.function_input)
         for rsp in responses:
             assert f.fatal(rsp) is None, f"{path.name}: {f.fatal(rsp)}"

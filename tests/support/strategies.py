@@ -31,12 +31,13 @@ import pydantic
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from function import render
+from function import keys, simulate
 from function.api.application import TauApplicationSpec
 from function.api.operator import CNPGOperatorSpec
 from function.api.postgres import PostgresDatabaseSpec
-from function.compose import application as app
-from function.compose import operator as op
+from function.application import manifests as app_manifests
+from function.application import status as app_status
+from function.operator import status as op_status
 
 # ---------------------------------------------------------------------------------------------------------------
 # Settings: one profile per run length.
@@ -116,7 +117,7 @@ IMAGES = st.sampled_from(
      "docker.io/library/busybox@sha256:" + "f" * 64]
 )  # fmt: skip
 ENV_NAMES = st.one_of(
-    st.sampled_from([*app.INJECTED_VARIABLES, "PGSSLMODE", "app.mode", "-x"]),
+    st.sampled_from([*app_manifests.INJECTED_VARIABLES, "PGSSLMODE", "app.mode", "-x"]),
     st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,12}", fullmatch=True),
 )
 ENV = st.lists(
@@ -321,18 +322,26 @@ def set_path(spec: dict, dotted: str, new: Any) -> dict:
     return out
 
 
+def _retyped_text(draw: st.DrawFn, value: str) -> Any:
+    """A string broken: empty, enormous, upper-cased, with unusual text around it, or not a string."""
+    unit = draw(st.sampled_from(["a", "é", "👍", "-"]))
+    enormous = value + unit * draw(st.integers(1_000, 100_000))
+    options = ["", value.upper(), value + draw(UNUSUAL_TEXT), draw(UNUSUAL_TEXT) + value, value * 1000, enormous]
+    return draw(st.sampled_from([*options, 5, [value], {"value": value}]))
+
+
 @st.composite
 def _retyped(draw: st.DrawFn, value: Any) -> Any:
     """A value like `value` but broken the way its type can be: a float for an int, an empty or enormous string..."""
-    if isinstance(value, bool):
-        return draw(st.sampled_from(["true", 1, 0.0, None, [value]]))
-    if isinstance(value, int | float):
-        return draw(st.sampled_from([value + 0.5, str(value), -value - 1, value * 2**40, float("inf"), [value]]))
+    if isinstance(value, bool | int | float):
+        options = (
+            ["true", 1, 0.0, None, [value]]
+            if isinstance(value, bool)
+            else [value + 0.5, str(value), -value - 1, value * 2**40, float("inf"), [value]]
+        )
+        return draw(st.sampled_from(options))
     if isinstance(value, str):
-        unit = draw(st.sampled_from(["a", "é", "👍", "-"]))
-        enormous = value + unit * draw(st.integers(1_000, 100_000))
-        options = ["", value.upper(), value + draw(UNUSUAL_TEXT), draw(UNUSUAL_TEXT) + value, value * 1000, enormous]
-        return draw(st.sampled_from([*options, 5, [value], {"value": value}]))
+        return _retyped_text(draw, value)
     if isinstance(value, list):
         if value:
             return value * draw(st.integers(50, 3_000))
@@ -489,7 +498,7 @@ class Kind:
     def __repr__(self) -> str:
         return self.name
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # noqa: FBT001 - IPython's pretty-printer protocol
         printer.text(self.name)  # hypothesis' reports print the kind, not its strategies
 
     def composite(self, spec: object, name: str = "shop", namespace: str = "shop") -> dict:
@@ -497,7 +506,7 @@ class Kind:
         if self.claim is None:
             xr = {"apiVersion": "tau.home.arpa/v1alpha1", "kind": self.name, "metadata": {"name": name}}
         else:
-            xr = render.to_composite(
+            xr = simulate.to_composite(
                 {
                     "apiVersion": "tau.home.arpa/v1alpha1",
                     "kind": self.claim,
@@ -517,14 +526,16 @@ class Kind:
         parsed = self.model.model_validate({} if spec is None else spec)  # as the function reads a null spec
         if isinstance(parsed, TauApplicationSpec):
             return frozenset(
-                key for key, gone in ((app.SERVICE, parsed.port is None), (app.INGRESS, parsed.ingress is None)) if gone
+                key
+                for key, gone in ((keys.SERVICE, parsed.port is None), (keys.INGRESS, parsed.ingress is None))
+                if gone
             )
         if isinstance(parsed, CNPGOperatorSpec):
             return frozenset(
                 key
                 for key, gone in (
-                    (op.PLUGIN_RELEASE, not parsed.barmanCloudPlugin.enabled),
-                    (op.SNAPSHOT_CLASS, not parsed.volumeSnapshotClass.create),
+                    (keys.PLUGIN_RELEASE, not parsed.barmanCloudPlugin.enabled),
+                    (keys.SNAPSHOT_CLASS, not parsed.volumeSnapshotClass.create),
                 )
                 if gone
             )
@@ -537,10 +548,10 @@ POSTGRES = Kind(
 )  # fmt: skip
 APPLICATION = Kind(
     "XTauApplication", "TauApplication", application_specs(), application_garbage(), APPLICATION_BREAKS,
-    tuple(APPLICATION_FIELDS + APPLICATION_DATABASE_FIELDS), app.APPLICATION_READY, TauApplicationSpec,
+    tuple(APPLICATION_FIELDS + APPLICATION_DATABASE_FIELDS), app_status.APPLICATION_READY, TauApplicationSpec,
 )  # fmt: skip
 OPERATOR = Kind(
     "XCNPGOperator", None, operator_specs, operator_garbage, OPERATOR_BREAKS, tuple(OPERATOR_FIELDS),
-    op.OPERATOR_READY, CNPGOperatorSpec, {op.CERT_MANAGER: [CERT_MANAGER_CRD]},
+    op_status.OPERATOR_READY, CNPGOperatorSpec, {keys.CERT_MANAGER: [CERT_MANAGER_CRD]},
 )  # fmt: skip
 KINDS = (POSTGRES, APPLICATION, OPERATOR)

@@ -1,0 +1,113 @@
+"""What a TauApplication becomes: a Deployment, a Service and an Ingress, and its own database.
+
+Service and Ingress exist where `port` and `ingress` ask for them; the
+database when `database.enabled`.
+
+The database is composed by the very composer that composes a
+PostgresDatabase, with the same identity (the claim's name and namespace), so
+it gets the same resources, names and keys as a PostgresDatabase of the same
+name would; its outcome is merged into the application's.
+
+Gating: the Deployment waits for the credentials Secret, so no pod starts
+without its configuration. Once the Deployment exists it is emitted on every
+call (a resource missing from the desired state is deleted by Crossplane);
+while the Secret is not ready it is re-emitted exactly as composed before.
+The Service and the Ingress are stateless: they go when `port` / `ingress`
+go. A database is never removed by switching it off: that is refused.
+"""
+
+from __future__ import annotations
+
+from function import objects
+from function.api.application import TauApplicationSpec
+from function.api.platform import PlatformDefaults
+from function.application import manifests, plan
+from function.application.plan import DATABASE_FIELD, ApplicationPlan
+from function.application.status import application_condition, application_status, replicas
+from function.errors import SpecError
+from function.inputs import Identity, parse_spec
+from function.keys import CREDENTIALS, DEPLOYMENT, INGRESS, SERVICE
+from function.observed import Observed
+from function.outcome import Composer, Outcome
+from function.postgres.composer import DatabaseComposer
+from function.postgres.plan import DatabasePlan, plan_database
+
+
+def _database(
+    spec: TauApplicationSpec, identity: Identity, platform: PlatformDefaults, observed: Observed
+) -> tuple[DatabasePlan, Outcome]:
+    """The database, composed exactly as a PostgresDatabase with the claim's name, in its own Outcome."""
+    try:
+        db_plan = plan_database(spec.database.postgres_spec(), identity, platform, observed, DATABASE_FIELD)
+        return db_plan, DatabaseComposer(db_plan, observed, field=DATABASE_FIELD).run()
+    except SpecError as err:
+        raise SpecError([plan.as_application_field(p, spec) for p in err.problems]) from None
+
+
+class ApplicationComposer(Composer):
+    """Composes the application's resources, and says what they wait for."""
+
+    def __init__(self, app: ApplicationPlan, observed: Observed) -> None:
+        # Stateless resources: deleting the claim deletes them.
+        super().__init__(observed, "Delete")
+        self.app = app
+
+    @classmethod
+    def compose(cls, observed: Observed, platform: PlatformDefaults) -> Outcome:
+        """An XTauApplication (and its TauApplication claim)."""
+        spec = parse_spec(TauApplicationSpec, observed.composite)
+        identity = Identity.of(observed.composite, spec.namespace)
+        problems = plan.problems(spec, identity, observed)
+        database: tuple[DatabasePlan, Outcome] | None = None
+        if spec.database.enabled:
+            try:
+                database = _database(spec, identity, platform, observed)
+            except SpecError as err:
+                problems.extend(err.problems)
+        if problems:
+            raise SpecError(problems)
+        app = ApplicationPlan(
+            name=identity.name,
+            namespace=identity.namespace,
+            spec=spec,
+            secret=database[0].secret if database is not None else None,
+        )
+        own = cls(app, observed).run()
+        # The application's condition first, then its database's (exactly a PostgresDatabase's).
+        outcome = Outcome(conditions=[application_condition(app, observed, own.waiting)])
+        if database is not None:
+            outcome.merge(database[1])
+        outcome.merge(own)
+        outcome.status = application_status(app, observed, database[1].status if database else None)
+        return outcome
+
+    def run(self) -> Outcome:
+        """The Deployment (gated on the credentials), then the Service and the Ingress."""
+        app = self.app
+        self._deployment()
+        if (port := app.spec.port) is not None:
+            self._created(SERVICE, manifests.service_manifest(app, port))
+        if (ingress := app.spec.ingress) is not None:
+            self._created(INGRESS, manifests.ingress_manifest(app, ingress))
+        return self.outcome
+
+    def _created(self, key: str, manifest: dict) -> None:
+        """A resource that is ready once it exists (a Service, an Ingress)."""
+        self.emit(key, manifest, objects.CREATED, waiting=f"{manifest['kind']} {self.app.name} to be created")
+
+    def _deployment(self) -> None:
+        app, observed = self.app, self.observed
+        if app.secret is not None and not observed.is_ready(CREDENTIALS):
+            self.wait(f"credentials Secret {app.secret} to be created before the Deployment starts")
+            if observed.has(DEPLOYMENT):
+                # Exists already: keep it exactly as it was until its configuration exists.
+                before = observed.manifest(DEPLOYMENT) or manifests.deployment_manifest(app)
+                self.emit(DEPLOYMENT, before, objects.DEPLOYMENT_AVAILABLE)
+            return
+
+        def available() -> str:
+            counts = replicas(observed)
+            detail = f" ({counts[0]} of {counts[1]} replicas available)" if counts else ""
+            return f"Deployment {app.name} to become available{detail}"
+
+        self.emit(DEPLOYMENT, manifests.deployment_manifest(app), objects.DEPLOYMENT_AVAILABLE, waiting=available)

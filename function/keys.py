@@ -1,0 +1,42 @@
+"""The keys of every composed resource and the names of every required resource.
+
+A key names a composed resource across reconciles: Crossplane passes each one
+back, observed, under the key it was desired with, so a key never changes.
+A TauApplication's database uses the keys of a PostgresDatabase, so both
+compose exactly the same resources.
+"""
+
+from __future__ import annotations
+
+# PostgresDatabase (and a TauApplication's database).
+CREDENTIALS = "postgres-credentials"
+CLUSTER = "postgres-cluster"
+DATABASE = "postgres-database"
+SCHEDULED_BACKUP = "postgres-scheduled-backup"
+OBJECT_STORE = "postgres-object-store"
+OBJECT_STORE_SECRET = "postgres-object-store-credentials"  # noqa: S105 - a resource key, not a secret
+PRUNE_SERVICE_ACCOUNT = "postgres-backup-prune-serviceaccount"
+PRUNE_ROLE = "postgres-backup-prune-role"
+PRUNE_ROLE_BINDING = "postgres-backup-prune-rolebinding"
+PRUNE_CRON_JOB = "postgres-backup-prune-cronjob"
+DATABASE_KEYS = (
+    CREDENTIALS, CLUSTER, DATABASE, SCHEDULED_BACKUP, OBJECT_STORE, OBJECT_STORE_SECRET,
+    PRUNE_SERVICE_ACCOUNT, PRUNE_ROLE, PRUNE_ROLE_BINDING, PRUNE_CRON_JOB,
+)  # fmt: skip
+
+# TauApplication (besides its database's).
+DEPLOYMENT = "application-deployment"
+SERVICE = "application-service"
+INGRESS = "application-ingress"
+APPLICATION_KEYS = (DEPLOYMENT, SERVICE, INGRESS)
+
+# CNPGOperator.
+OPERATOR_RELEASE = "cnpg-operator-release"
+PLUGIN_RELEASE = "cnpg-barman-cloud-plugin-release"
+SNAPSHOT_CLASS = "cnpg-volume-snapshot-class"
+
+# Required (extra) resources the function asks Crossplane for, by name.
+LIVE_SECRET = "postgres-credentials-secret"  # noqa: S105 - a requirement name, not a secret
+S3_SECRET = "postgres-object-store-admin-credentials"  # noqa: S105 - a requirement name, not a secret
+RESTORE_BACKUP = "postgres-restore-backup"
+CERT_MANAGER = "cert-manager-certificates-crd"

@@ -1,0 +1,128 @@
+"""What a CNPGOperator becomes, in dependency order.
+
+The Barman Cloud plugin's release and the Longhorn VolumeSnapshotClass for
+snapshot backups are optional.
+
+Ordering: the plugin is installed after the operator is up (it registers with
+the operator, and a plugin release that times out while the operator is still
+starting would fail) and once cert-manager exists (the plugin's chart issues
+its certificates with a cert-manager Issuer; without cert-manager, Helm would
+wait, time out and give up after its retries). Once a release was observed it
+is emitted on every call, ready or not: a resource missing from the desired
+state is deleted by Crossplane.
+
+Deleting the composite uninstalls both charts. Their CRDs carry
+`helm.sh/resource-policy: keep`, so Clusters, Backups and ObjectStores survive
+and a re-created CNPGOperator takes them over again.
+"""
+
+from __future__ import annotations
+
+from function import objects
+from function.api.operator import CNPGOperatorSpec
+from function.api.platform import PlatformDefaults
+from function.inputs import parse_spec
+from function.keys import CERT_MANAGER, OPERATOR_RELEASE, PLUGIN_RELEASE, SNAPSHOT_CLASS
+from function.observed import Observed, condition, dig
+from function.operator import manifests
+from function.operator.plan import OPERATOR_CHART, PLUGIN_CHART, OperatorPlan, plan_operator
+from function.operator.status import operator_conditions, operator_status
+from function.outcome import Composer, Outcome
+
+
+class OperatorComposer(Composer):
+    """Composes one CNPGOperator."""
+
+    def __init__(self, plan: OperatorPlan, observed: Observed) -> None:
+        # Deleting the composite uninstalls the charts and deletes the snapshot class.
+        super().__init__(observed, "Delete")
+        self.plan = plan
+
+    @classmethod
+    def compose(cls, observed: Observed, platform: PlatformDefaults) -> Outcome:
+        """An XCNPGOperator (the platform input has nothing for it)."""
+        del platform
+        spec = parse_spec(CNPGOperatorSpec, observed.composite)
+        name = dig(observed.composite, "metadata", "name") or ""
+        return cls(plan_operator(name, spec, observed), observed).run()
+
+    def run(self) -> Outcome:
+        """Compose the releases and the snapshot class, in dependency order, then the status."""
+        spec = self.plan.spec
+        operator_ready = self._operator()
+        self._plugin(operator_ready=operator_ready)
+        self._snapshot_class()
+        self.outcome.status = operator_status(spec, self.observed, self.outcome)
+        self.outcome.conditions = operator_conditions(spec, self.outcome)
+        return self.outcome
+
+    def _problem(self, key: str) -> str | None:
+        """Why a composed resource is not ready, in the provider's words (a failed sync, a failed release)."""
+        body = self.observed.get(key)
+        synced = condition(body, "Synced")
+        if synced is not None and synced.get("status") == "False" and synced.get("message"):
+            return str(synced["message"])
+        description = dig(body, "status", "atProvider", "releaseDescription")
+        state = dig(body, "status", "atProvider", "state")
+        if isinstance(state, str) and state != "deployed":
+            return f"state: {state}" + (f", {description}" if isinstance(description, str) and description else "")
+        return None
+
+    def _awaiting(self, key: str, what: str) -> str:
+        """A waiting message for `key`, with the provider's reason when it gives one (built only when needed)."""
+        problem = self._problem(key)
+        return what + (f" ({problem})" if problem else "")
+
+    def _operator(self) -> bool:
+        spec = self.plan.spec
+        values = manifests.operator_values(spec)
+        body = manifests.release_manifest(
+            self.plan.operator_release, OPERATOR_CHART, spec.chartVersion, spec.namespace, values
+        )
+        what = f"the {OPERATOR_CHART} chart {spec.chartVersion} to be deployed in {spec.namespace}"
+        return self.emit(OPERATOR_RELEASE, body, None, waiting=lambda: self._awaiting(OPERATOR_RELEASE, what))
+
+    def _plugin(self, *, operator_ready: bool) -> None:
+        spec = self.plan.spec
+        plugin = spec.barmanCloudPlugin
+        if not plugin.enabled:
+            return  # Not emitted: a plugin switched off is uninstalled.
+        if not self.observed.has(PLUGIN_RELEASE) and not self._plugin_may_install(operator_ready=operator_ready):
+            return
+        body = manifests.release_manifest(
+            self.plan.plugin_release, PLUGIN_CHART, plugin.chartVersion, spec.namespace, {}
+        )
+        what = f"the {PLUGIN_CHART} chart {plugin.chartVersion} to be deployed in {spec.namespace}"
+        self.emit(PLUGIN_RELEASE, body, None, waiting=lambda: self._awaiting(PLUGIN_RELEASE, what))
+
+    def _plugin_may_install(self, *, operator_ready: bool) -> bool:
+        """Before its first install the plugin waits for the operator and for cert-manager."""
+        self.require(manifests.cert_manager_requirement())
+        crds = self.observed.required(CERT_MANAGER)
+        if not operator_ready:
+            self.wait("the operator before installing the Barman Cloud plugin")
+        elif crds is None:
+            self.wait(f"Crossplane to look up cert-manager (CRD {manifests.CERT_MANAGER_CRD})")
+        elif not crds:
+            self.wait(
+                f"cert-manager (CRD {manifests.CERT_MANAGER_CRD} not found): the Barman Cloud plugin's chart issues "
+                "its TLS certificates with cert-manager; install cert-manager first"
+            )
+        else:
+            return True
+        return False
+
+    def _snapshot_class(self) -> None:
+        vsc = self.plan.spec.volumeSnapshotClass
+        if not vsc.create:
+            return  # Not emitted: a class switched off is deleted (its snapshots are not).
+        what = (
+            f"VolumeSnapshotClass {vsc.name} to be created (it needs the CSI snapshot CRDs, "
+            f"{manifests.SNAPSHOT_API_VERSION})"
+        )
+        self.emit(
+            SNAPSHOT_CLASS,
+            manifests.snapshot_class_manifest(self.plan.spec),
+            objects.CREATED,
+            waiting=lambda: self._awaiting(SNAPSHOT_CLASS, what),
+        )

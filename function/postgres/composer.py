@@ -1,0 +1,176 @@
+"""A database, end to end: what a PostgresDatabase becomes, in dependency order.
+
+The same composer composes a TauApplication's `database`, so both give the
+same resources with the same names.
+
+Gating: the Cluster waits for its credentials Secret (CNPG reads it at
+bootstrap) and, for objectStore backups, for its ObjectStore; the Database,
+the ScheduledBackup and the retention job wait for the Cluster to be ready.
+Once a resource has been emitted it is emitted on every later call, because a
+resource missing from the desired state is deleted by Crossplane: a feature
+that is switched off leaves its resources in place, suspended.
+"""
+
+from __future__ import annotations
+
+from function import names, objects
+from function.api.platform import PlatformDefaults
+from function.api.postgres import PostgresDatabaseSpec
+from function.errors import SpecError, show
+from function.inputs import Identity, parse_spec
+from function.keys import (
+    CLUSTER,
+    CREDENTIALS,
+    DATABASE,
+    OBJECT_STORE,
+    OBJECT_STORE_SECRET,
+    PRUNE_CRON_JOB,
+    PRUNE_ROLE,
+    PRUNE_ROLE_BINDING,
+    PRUNE_SERVICE_ACCOUNT,
+    S3_SECRET,
+    SCHEDULED_BACKUP,
+)
+from function.observed import Observed, dig
+from function.outcome import Composer, Outcome
+from function.postgres import credentials, manifests, restore
+from function.postgres.plan import DatabasePlan, ObjectStorePlan, plan_database
+from function.postgres.status import database_conditions, database_status
+
+
+class DatabaseComposer(Composer):
+    """Composes the resources of one database, its status and its conditions."""
+
+    def __init__(self, plan: DatabasePlan, observed: Observed, *, field: str) -> None:
+        super().__init__(observed, plan.object_deletion_policy)
+        self.plan = plan
+        # Where the database's fields live in the claim, for errors.
+        self.field = field
+
+    @classmethod
+    def compose(cls, observed: Observed, platform: PlatformDefaults) -> Outcome:
+        """An XPostgresDatabase (and its PostgresDatabase claim)."""
+        spec = parse_spec(PostgresDatabaseSpec, observed.composite)
+        identity = Identity.of(observed.composite, spec.namespace)
+        plan = plan_database(spec, identity, platform, observed, "spec")
+        return cls(plan, observed, field="spec").run()
+
+    def run(self) -> Outcome:
+        """Compose every resource of the database, in dependency order, then its status."""
+        plan, observed = self.plan, self.observed
+        self.require(
+            credentials.requirement(plan),
+            manifests.s3_requirement(plan.backup.object_store) if plan.backup.object_store else None,
+            None if observed.has(CLUSTER) else restore.requirement(plan),
+        )
+        secret_ready = self._credentials()
+        store_ready = self._object_store()
+        self._cluster(prerequisites_ready=secret_ready and store_ready)
+        cluster_ready = observed.is_ready(CLUSTER)
+        self._database(cluster_ready=cluster_ready)
+        self._scheduled_backup(cluster_ready=cluster_ready)
+        self._retention(cluster_ready=cluster_ready)
+        self.outcome.status = database_status(plan, observed, self.outcome)
+        self.outcome.conditions = database_conditions(plan, observed, self.outcome)
+        return self.outcome
+
+    def _credentials(self) -> bool:
+        plan = self.plan
+        if credentials.foreign_secret(self.observed) is not None:
+            raise SpecError.one(
+                f"{self.field}.credentialsSecretName",
+                f"Secret {show(plan.secret)} already exists in namespace {show(plan.namespace)} and was "
+                "not made by function-tau; choose another name, or, to hand it over on purpose (its password "
+                "becomes the database owner's), label it app.kubernetes.io/managed-by=function-tau",
+            )
+        password = credentials.resolve_password(self.observed)
+        return self.emit(
+            CREDENTIALS,
+            credentials.secret_manifest(plan, password),
+            objects.CREATED,
+            waiting=f"credentials Secret {plan.secret} to be created",
+        )
+
+    def _object_store(self) -> bool:
+        store = self.plan.backup.object_store
+        if store is None:
+            # Not (or no longer) backing up to an object store: keep what holds its retention.
+            self.keep(OBJECT_STORE_SECRET, objects.CREATED)
+            self.keep(OBJECT_STORE, objects.CREATED)
+            return True
+        self._object_store_secret(store)
+        store_ready = self.emit(
+            OBJECT_STORE,
+            manifests.object_store_manifest(self.plan, store),
+            objects.CREATED,
+            waiting=f"ObjectStore {names.object_store_name(self.plan.cluster)} to be created",
+        )
+        return store_ready and self.observed.is_ready(OBJECT_STORE_SECRET)
+
+    def _object_store_secret(self, store: ObjectStorePlan) -> None:
+        """The copy of the admin's access keys, or what it waits for."""
+        admin = self.observed.required(S3_SECRET)
+        copy = manifests.s3_secret_manifest(self.plan, store, admin[0]) if admin else None
+        if copy is not None:
+            self.emit(OBJECT_STORE_SECRET, copy, objects.CREATED)
+        elif self.observed.has(OBJECT_STORE_SECRET):
+            self.keep(OBJECT_STORE_SECRET, objects.CREATED)
+        else:
+            ref = store.credentials
+            self.wait(
+                f"object store credentials Secret {ref.namespace}/{ref.name} with keys "
+                f"{ref.accessKeyIdKey} and {ref.secretAccessKeyKey} (platform input backup.objectStore.credentials)"
+            )
+
+    def _cluster(self, *, prerequisites_ready: bool) -> None:
+        plan, observed = self.plan, self.observed
+        boot = restore.bootstrap(plan, observed, f"{self.field}.restore")
+        if boot.waiting:
+            self.wait(boot.waiting)
+        if boot.bootstrap is None or not (observed.has(CLUSTER) or prerequisites_ready):
+            self.wait(f"CNPG Cluster {plan.cluster} to be created")
+            return
+
+        def becoming_ready() -> str:
+            phase = dig(observed.live(CLUSTER), "status", "phase")
+            return f"CNPG Cluster {plan.cluster} to become ready" + (f" (phase: {phase})" if phase else "")
+
+        manifest = manifests.cluster_manifest(plan, boot.bootstrap, boot.external_clusters)
+        self.emit(CLUSTER, manifest, objects.READY_CONDITION, waiting=becoming_ready)
+
+    def _database(self, *, cluster_ready: bool) -> None:
+        observed = self.observed
+        if not (cluster_ready or observed.has(DATABASE)):
+            return
+
+        def applied() -> str:
+            message = dig(observed.live(DATABASE), "status", "message")
+            return f"database {self.plan.database} to be applied" + (f" ({message})" if message else "")
+
+        manifest = manifests.database_manifest(self.plan, observed.manifest(DATABASE))
+        self.emit(DATABASE, manifest, objects.DATABASE_APPLIED, waiting=applied)
+
+    def _scheduled_backup(self, *, cluster_ready: bool) -> None:
+        plan, exists = self.plan, self.observed.has(SCHEDULED_BACKUP)
+        if plan.backup.method != "none":
+            if cluster_ready or exists:
+                manifest = manifests.scheduled_backup_manifest(plan, plan.backup.method, suspend=False)
+                self.emit(SCHEDULED_BACKUP, manifest, objects.CREATED)
+            return
+        if exists:
+            # Backups switched off: suspend the schedule, keep the resource.
+            before = dig(self.observed.manifest(SCHEDULED_BACKUP), "spec", "method")
+            method = "objectStore" if before == "plugin" else "volumeSnapshot"
+            manifest = manifests.scheduled_backup_manifest(plan, method, suspend=True)
+            self.emit(SCHEDULED_BACKUP, manifest, objects.CREATED)
+
+    def _retention(self, *, cluster_ready: bool) -> None:
+        plan = self.plan
+        active = plan.backup.method == "volumeSnapshot"
+        exists = self.observed.has(PRUNE_CRON_JOB)
+        if not ((active and cluster_ready) or exists):
+            return
+        self.emit(PRUNE_SERVICE_ACCOUNT, manifests.prune_service_account_manifest(plan), objects.CREATED)
+        self.emit(PRUNE_ROLE, manifests.prune_role_manifest(plan), objects.CREATED)
+        self.emit(PRUNE_ROLE_BINDING, manifests.prune_role_binding_manifest(plan), objects.CREATED)
+        self.emit(PRUNE_CRON_JOB, manifests.prune_cron_job_manifest(plan, suspend=not active), objects.CREATED)

@@ -1,0 +1,169 @@
+"""How a new cluster starts: empty (initdb) or from a backup (recovery).
+
+Bootstrap is read by CNPG once, when the cluster is created. After that the
+function keeps emitting the bootstrap it chose then (read back from the
+observed Object), so a later edit of `restore`, or the pruning of the source
+Backup, never changes a running cluster's spec.
+
+Restoring needs facts about the source Backup (method, phase, source cluster),
+so the function asks Crossplane for it as a required resource, in the claim's
+own namespace.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from function import names, timestamps
+from function.errors import SpecError, show
+from function.keys import CLUSTER, RESTORE_BACKUP
+from function.observed import Observed, dig
+from function.outcome import Requirement
+from function.postgres import manifests
+from function.postgres.plan import DatabasePlan, RestorePlan
+
+RECOVERY_SOURCE = "origin"
+
+
+@dataclasses.dataclass(frozen=True)
+class Bootstrap:
+    """The Cluster's bootstrap, or what it still waits for."""
+
+    bootstrap: dict | None = None
+    external_clusters: list | None = None
+    waiting: str | None = None
+
+
+def requirement(plan: DatabasePlan) -> Requirement | None:
+    """The source Backup, while a restoring cluster has not been created yet."""
+    if plan.restore is None:
+        return None
+    return Requirement(RESTORE_BACKUP, manifests.CNPG_API_VERSION, "Backup", plan.restore.backup_name, plan.namespace)
+
+
+def _from_snapshot(plan: DatabasePlan, restore: RestorePlan, backup: dict, field: str) -> Bootstrap:
+    if restore.point_in_time:
+        raise SpecError.one(
+            f"{field}.pointInTime",
+            f"Backup {show(restore.backup_name)} is a volume snapshot backup; point-in-time recovery needs "
+            "a WAL archive, which only objectStore backups have (CNPG would silently ignore the time)",
+        )
+    kinds = {
+        e.get("type") for e in dig(backup, "status", "snapshotBackupStatus", "elements") or () if isinstance(e, dict)
+    }
+    if "PG_WAL" in kinds and plan.wal_storage is None:
+        raise SpecError.one(
+            f"{field}.backupName",
+            f"Backup {show(restore.backup_name)} includes a WAL volume snapshot; set instance.walStorage "
+            "so the restored cluster has a WAL volume to restore it into",
+        )
+    if "PG_WAL" not in kinds and plan.wal_storage is not None:
+        raise SpecError.one(
+            f"{field}.backupName",
+            f"Backup {show(restore.backup_name)} has no WAL volume snapshot; remove instance.walStorage "
+            "for the restore (it can be added later)",
+        )
+    recovery = {
+        "backup": {"name": restore.backup_name},
+        "database": plan.database,
+        "owner": plan.owner,
+        "secret": {"name": plan.secret},
+    }
+    return Bootstrap(bootstrap={"recovery": recovery})
+
+
+def _from_object_store(plan: DatabasePlan, restore: RestorePlan, backup: dict, field: str) -> Bootstrap:
+    source = dig(backup, "spec", "cluster", "name")
+    if plan.backup.method != "objectStore":
+        raise SpecError.one(
+            f"{field}.backupName",
+            f"Backup {show(restore.backup_name)} is in the object store; restoring it needs backup.method "
+            "'objectStore' so the new cluster can read the store",
+        )
+    if source == plan.cluster:
+        raise SpecError.one(
+            f"{field}.backupName",
+            f"Backup {show(restore.backup_name)} was taken from cluster {show(source)}, the cluster this claim "
+            "creates; both would archive WAL to the same place. Restore into a claim with another name "
+            "(or set instance.name)",
+        )
+    target: dict = {}
+    backup_id = dig(backup, "status", "backupId")
+    if isinstance(backup_id, str) and backup_id:
+        target["backupID"] = backup_id
+    if restore.point_in_time:
+        stopped = timestamps.parse(dig(backup, "status", "stoppedAt"))
+        wanted = timestamps.parse(restore.point_in_time)
+        if stopped and wanted and wanted < stopped:
+            raise SpecError.one(
+                f"{field}.pointInTime",
+                f"{show(restore.point_in_time)} is before Backup {show(restore.backup_name)} finished "
+                f"({dig(backup, 'status', 'stoppedAt')}); choose a later time or an earlier backup",
+            )
+        target["targetTime"] = restore.point_in_time
+    recovery: dict = {
+        "source": RECOVERY_SOURCE,
+        "database": plan.database,
+        "owner": plan.owner,
+        "secret": {"name": plan.secret},
+    }
+    if target:
+        recovery["recoveryTarget"] = target
+    external = [
+        {
+            "name": RECOVERY_SOURCE,
+            "plugin": {
+                "name": manifests.BARMAN_PLUGIN,
+                # Our own store reads the source's folder: every claim of a
+                # namespace writes below the same path, one folder per cluster.
+                "parameters": {"barmanObjectName": names.object_store_name(plan.cluster), "serverName": source},
+            },
+        }
+    ]
+    return Bootstrap(bootstrap={"recovery": recovery}, external_clusters=external)
+
+
+def bootstrap(plan: DatabasePlan, observed: Observed, field: str) -> Bootstrap:
+    """The bootstrap of the Cluster.
+
+    Raises:
+        SpecError: the restore cannot work as asked (the message says why).
+    """
+    before = observed.manifest(CLUSTER)
+    if before is not None and isinstance(dig(before, "spec", "bootstrap"), dict):
+        return Bootstrap(
+            bootstrap=before["spec"]["bootstrap"], external_clusters=dig(before, "spec", "externalClusters")
+        )
+    restore = plan.restore
+    if restore is None:
+        return Bootstrap(bootstrap=manifests.initdb(plan))
+    return _from_backup(plan, restore, observed.required(RESTORE_BACKUP), field)
+
+
+def _from_backup(plan: DatabasePlan, restore: RestorePlan, found: list[dict] | None, field: str) -> Bootstrap:
+    """The bootstrap from the source Backup, as Crossplane found it (None: not looked up yet)."""
+    name = restore.backup_name
+    if found is None:
+        return Bootstrap(waiting=f"Backup {name} to be looked up")
+    if not found:
+        return Bootstrap(waiting=f"Backup {name} in namespace {plan.namespace} (not found)")
+    backup = found[0]
+    phase = dig(backup, "status", "phase")
+    if phase == "failed":
+        raise SpecError.one(
+            f"{field}.backupName",
+            f"Backup {show(name)} failed ({dig(backup, 'status', 'error') or 'no reason given'}); "
+            "choose another backup",
+        )
+    if phase != "completed":
+        return Bootstrap(waiting=f"Backup {name} to complete (phase: {phase or 'new'})")
+    method = dig(backup, "spec", "method") or dig(backup, "status", "method")
+    if method == "volumeSnapshot":
+        return _from_snapshot(plan, restore, backup, field)
+    if method == "plugin":
+        return _from_object_store(plan, restore, backup, field)
+    raise SpecError.one(
+        f"{field}.backupName",
+        f"Backup {show(name)} uses method {show(method)}; only volumeSnapshot and plugin (Barman Cloud) "
+        "backups can be restored by this platform",
+    )

@@ -1,0 +1,303 @@
+"""Every way a PostgresDatabase can be wrong, and the message that says so.
+
+Each case: a spec (and sometimes the platform input or what exists already),
+the field the fatal result must name, and words it must contain. A refused
+claim gets no desired resources and a DatabaseReady=False/InvalidSpec condition.
+The whole response of every case is compared with its golden file
+(tests/golden/errors/postgres/), so any change to a message is a reviewed diff.
+"""
+
+from __future__ import annotations
+
+import pytest
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+from tests.support import function as f
+from tests.support import golden
+from tests.support.data import OBJECT_STORE_INPUT
+from tests.support.function import Case
+
+CASES = [
+    Case("version too old", {"instance": {"version": 13}}, "spec.instance.version", "greater than or equal to 14"),
+    Case("version too new", {"instance": {"version": 19}}, "spec.instance.version", "less than or equal to 18"),
+    Case("version not a number", {"instance": {"version": "fifteen"}}, "spec.instance.version", "valid integer"),
+    Case("five-field cron", {"backup": {"schedule": "0 3 * * *"}}, "spec.backup.schedule", "five fields"),
+    Case(
+        "five-field cron says the fix", {"backup": {"schedule": "0 3 * * *"}}, "spec.backup.schedule", "'0 0 3 * * *'"
+    ),
+    Case("seven-field cron", {"backup": {"schedule": "0 0 3 * * * 2026"}}, "spec.backup.schedule", "has 7 fields"),
+    Case("cron hour out of range", {"backup": {"schedule": "0 0 25 * * *"}}, "spec.backup.schedule", "outside 0-23"),
+    Case("cron word", {"backup": {"schedule": "0 0 3 * * funday"}}, "spec.backup.schedule", "day of week"),
+    Case(
+        "cron descriptor typo", {"backup": {"schedule": "@dialy"}}, "spec.backup.schedule", "not a schedule descriptor"
+    ),
+    Case("cron zero step", {"backup": {"schedule": "*/0 * * * * *"}}, "spec.backup.schedule", "invalid step"),
+    Case("reserved database postgres", {"databaseName": "postgres"}, "spec.databaseName", "reserved"),
+    Case("reserved database template1", {"databaseName": "template1"}, "spec.databaseName", "reserved"),
+    Case("database with capitals", {"databaseName": "Shop"}, "spec.databaseName", "plain PostgreSQL identifier"),
+    Case("database with a quote", {"databaseName": 'shop"; drop'}, "spec.databaseName", "plain PostgreSQL identifier"),
+    Case("database too long", {"databaseName": "d" * 64}, "spec.databaseName", "63-byte limit"),
+    Case("reserved role postgres", {"owner": "postgres"}, "spec.owner", "reserved"),
+    Case("reserved role streaming_replica", {"owner": "streaming_replica"}, "spec.owner", "reserved"),
+    Case("reserved role pg_", {"owner": "pg_monitor"}, "spec.owner", "'pg_'"),
+    Case("reserved role cnpg_", {"owner": "cnpg_pooler"}, "spec.owner", "'cnpg_'"),
+    Case("derived database invalid", {}, "spec.databaseName", "derived from the claim name", claim_name="9shop"),
+    Case(
+        "derived cluster name too long",
+        {},
+        "spec.instance.name",
+        "at most 50",
+        claim_name="a" * 45,
+    ),
+    Case(
+        "derived owner too long",
+        {"databaseName": "d" * 60},
+        "spec.owner",
+        "derived from the database name",
+    ),
+    Case("cluster name too long", {"instance": {"name": "p" * 51}}, "spec.instance.name", "at most 50"),
+    Case("cluster name starts with digit", {"instance": {"name": "1pg"}}, "spec.instance.name", "DNS-1035"),
+    Case(
+        "cluster name too long for backup names",
+        {"instance": {"name": "p" * 45}},
+        "spec.instance.name",
+        "'<cluster>-backup-<timestamp>'",
+    ),
+    Case(
+        "extension smuggling SQL",
+        {"extensions": ["uuid-ossp; DROP TABLE x"]},
+        "spec.extensions[0]",
+        "not an extension name",
+    ),
+    Case("extension with quote", {"extensions": ["pgcrypto", "x');--"]}, "spec.extensions[1]", "not an extension name"),
+    Case("extension listed twice", {"extensions": ["pgcrypto", "pgcrypto"]}, "spec.extensions", "listed twice"),
+    Case("too many extensions", {"extensions": [f"e{i}" for i in range(65)]}, "spec.extensions", "at most 64"),
+    Case(
+        "storage not a quantity",
+        {"instance": {"storage": {"size": "10 GB"}}},
+        "spec.instance.storage.size",
+        "Kubernetes quantity",
+    ),
+    Case("storage zero", {"instance": {"storage": {"size": "0"}}}, "spec.instance.storage.size", "greater than zero"),
+    Case(
+        "storage negative",
+        {"instance": {"storage": {"size": "-1Gi"}}},
+        "spec.instance.storage.size",
+        "greater than zero",
+    ),
+    Case(
+        "storage class invalid",
+        {"instance": {"storage": {"storageClass": "Fast_SSD"}}},
+        "spec.instance.storage.storageClass",
+        "not a valid Kubernetes name",
+    ),
+    Case(
+        "request above limit",
+        {"instance": {"resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}}},
+        "spec.instance.resources",
+        "requests.cpu '2' is greater than limits.cpu '1'",
+    ),
+    Case(
+        "memory below shared_buffers",
+        {"instance": {"resources": {"requests": {"memory": "128Mi"}}, "parameters": {"shared_buffers": "256MB"}}},
+        "spec.instance",
+        "lower than parameters.shared_buffers",
+    ),
+    Case(
+        "managed parameter",
+        {"instance": {"parameters": {"port": "5433"}}},
+        "spec.instance.parameters",
+        "managed by CloudNativePG",
+    ),
+    Case(
+        "parameter name with a space",
+        {"instance": {"parameters": {"max connections": "1"}}},
+        "spec.instance.parameters",
+        "not a PostgreSQL parameter name",
+    ),
+    Case(
+        "parameter value with newline",
+        {"instance": {"parameters": {"work_mem": "4MB\nport = 1"}}},
+        "spec.instance.parameters",
+        "one line",
+    ),
+    Case(
+        "parameter value not a string",
+        {"instance": {"parameters": {"max_connections": 200}}},
+        "spec.instance.parameters.max_connections",
+        "valid string",
+    ),
+    Case(
+        "wal_level minimal",
+        {"instance": {"parameters": {"wal_level": "minimal"}}},
+        "spec.instance.parameters",
+        "'replica' or 'logical'",
+    ),
+    Case("instances zero", {"instance": {"instances": 0}}, "spec.instance.instances", "greater than or equal to 1"),
+    Case("instances eleven", {"instance": {"instances": 11}}, "spec.instance.instances", "less than or equal to 10"),
+    Case("retention zero", {"backup": {"retentionDays": 0}}, "spec.backup.retentionDays", "greater than or equal to 1"),
+    Case(
+        "unknown backup method",
+        {"backup": {"method": "pg_dump"}},
+        "spec.backup.method",
+        "'volumeSnapshot', 'objectStore' or 'none'",
+    ),
+    Case(
+        "object store not configured",
+        {"backup": {"method": "objectStore"}},
+        "spec.backup.method",
+        "ask your platform admin",
+    ),
+    Case(
+        "credentials secret invalid",
+        {"credentialsSecretName": "Bad_Name"},
+        "spec.credentialsSecretName",
+        "not a valid Kubernetes name",
+    ),
+    Case("another namespace", {"namespace": "kube-system"}, "spec.namespace", "always go to its own namespace"),
+    Case("deletion policy unknown", {"deletionPolicy": "Orphan"}, "spec.deletionPolicy", "'Retain' or 'Delete'"),
+    Case("restore without backup name", {"restore": {}}, "spec.restore.backupName", "is required"),
+    Case(
+        "restore time not RFC 3339",
+        {"restore": {"backupName": "b", "pointInTime": "yesterday"}},
+        "spec.restore.pointInTime",
+        "RFC 3339",
+    ),
+    Case(
+        "restore time without zone",
+        {"restore": {"backupName": "b", "pointInTime": "2026-11-26T10:30:00"}},
+        "spec.restore.pointInTime",
+        "with a time zone",
+    ),
+    Case(
+        "extension not allowed",
+        {"extensions": ["plpython3u"]},
+        "spec.extensions[0]",
+        "not allowed on this platform",
+        function_input={
+            "apiVersion": "fn.tau.home.arpa/v1alpha1",
+            "kind": "PlatformDefaults",
+            "postgres": {"allowedExtensions": ["pgcrypto", "uuid-ossp"]},
+        },
+    ),
+    Case(
+        "bad platform input",
+        {},
+        "input.postgres.version",
+        "greater than or equal to 14",
+        function_input={
+            "apiVersion": "fn.tau.home.arpa/v1alpha1",
+            "kind": "PlatformDefaults",
+            "postgres": {"version": 9},
+        },
+    ),
+    Case("several problems at once", {"databaseName": "postgres", "owner": "postgres"}, "spec.owner", "reserved"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_invalid_spec_is_refused_with_a_message_naming_the_field(case: Case):
+    xr = f.composite("PostgresDatabase", case.spec, name=case.claim_name)
+    rsp = f.run(f.request(xr, function_input=case.function_input))
+    message = f.fatal(rsp)
+    assert message is not None, "expected a fatal result"
+    assert f"{case.field}:" in message, message
+    assert case.says in message, message
+    assert not rsp.desired.resources, "a refused claim must not produce desired resources"
+    condition = f.conditions(rsp)["DatabaseReady"]
+    assert condition.status == fnv1.STATUS_CONDITION_FALSE
+    assert condition.reason == "InvalidSpec"
+    assert rsp.results[0].target == fnv1.TARGET_COMPOSITE_AND_CLAIM
+    golden.check_refusal("PostgresDatabase", case.name, rsp)
+
+
+def test_every_problem_is_reported_at_once():
+    xr = f.composite(
+        "PostgresDatabase", {"databaseName": "postgres", "instance": {"version": 9}, "extensions": ["a b"]}
+    )
+    message = f.fatal(f.run(f.request(xr)))
+    assert "spec.databaseName:" in message
+    assert "spec.instance.version:" in message
+    assert "spec.extensions[0]:" in message
+
+
+def test_object_store_with_platform_config_is_accepted():
+    xr = f.composite("PostgresDatabase", {"backup": {"method": "objectStore"}})
+    assert f.fatal(f.run(f.request(xr, function_input=OBJECT_STORE_INPUT))) is None
+
+
+def test_a_huge_value_is_not_echoed_in_full():
+    xr = f.composite("PostgresDatabase", {"databaseName": "x" * 100_000})
+    message = f.fatal(f.run(f.request(xr)))
+    assert "spec.databaseName:" in message
+    assert len(message) < 1000
+
+
+# Rules about what exists already: a converged `shop`, then a changed spec.
+
+
+def _existing(spec: dict) -> list[dict]:
+    _, observed = f.converge(f.composite("PostgresDatabase", spec))
+    return observed
+
+
+EXISTING_CASES = [
+    ("rename cluster", {}, {"instance": {"name": "pg-shop"}}, "spec.instance.name", "cannot change"),
+    ("rename database", {}, {"databaseName": "store"}, "spec.databaseName", "cannot change"),
+    ("rename owner", {}, {"owner": "store_user"}, "spec.owner", "cannot change"),
+    ("rename secret", {}, {"credentialsSecretName": "shop-db"}, "spec.credentialsSecretName", "cannot change"),
+    (
+        "shrink storage",
+        {"instance": {"storage": {"size": "20Gi"}}},
+        {"instance": {"storage": {"size": "10Gi"}}},
+        "spec.instance.storage.size",
+        "cannot shrink",
+    ),
+    (
+        "shrink wal",
+        {"instance": {"walStorage": {"size": "5Gi"}}},
+        {"instance": {"walStorage": {"size": "2Gi"}}},
+        "spec.instance.walStorage.size",
+        "cannot shrink",
+    ),
+    ("remove wal", {"instance": {"walStorage": {"size": "5Gi"}}}, {}, "spec.instance.walStorage", "cannot be removed"),
+    (
+        "downgrade",
+        {"instance": {"version": 16}},
+        {"instance": {"version": 15}},
+        "spec.instance.version",
+        "cannot be downgraded",
+    ),
+    (
+        "upgrade to 15",
+        {"instance": {"version": 14}},
+        {"instance": {"version": 15}},
+        "spec.instance.version",
+        "16 or later",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "before", "after", "field", "says"), EXISTING_CASES, ids=[c[0] for c in EXISTING_CASES]
+)
+def test_changes_an_existing_cluster_cannot_take_are_refused(name, before, after, field, says):
+    observed = _existing(before)
+    rsp = f.run(f.request(f.composite("PostgresDatabase", after), observed))
+    message = f.fatal(rsp)
+    assert message is not None and f"{field}:" in message and says in message, message
+    golden.check_refusal("PostgresDatabase", f"existing {name}", rsp)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ({"instance": {"storage": {"size": "10Gi"}}}, {"instance": {"storage": {"size": "20Gi"}}}),
+        ({"instance": {"version": 15}}, {"instance": {"version": 17}}),
+        ({}, {"instance": {"walStorage": {"size": "2Gi"}}}),
+    ],
+    ids=["grow storage", "upgrade 15 to 17", "add wal"],
+)
+def test_changes_an_existing_cluster_can_take_are_accepted(before, after):
+    rsp = f.run(f.request(f.composite("PostgresDatabase", after), _existing(before)))
+    assert f.fatal(rsp) is None
