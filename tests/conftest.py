@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 from crossplane.function import logging
 
-from tests.support import crossplane
+from tests.support import crossplane, upstream
+from tests.support.paths import CRDS
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Fetch the pinned upstream CRDs into .tools/crds before any test reads them (once; cached)."""
+    try:
+        upstream.ensure(CRDS)
+    except upstream.UpstreamError as error:
+        pytest.exit(f"the tests need the upstream CRDs: {error}", returncode=3)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,4 +1,4 @@
-"""Where things are: the repository, ../shared (upstream CRDs), the Crossplane CLI."""
+"""Where things are: the repository, the pinned upstream CRDs, the Crossplane CLI."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import os
 import pathlib
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-SHARED = pathlib.Path(os.environ.get("TAU_SHARED", REPO.parent / "shared")).resolve()
-CRDS = SHARED / "crds"
+# The upstream CRDs, fetched from their Go modules, pinned and checksummed (tests/support/upstream.py).
+CRDS = pathlib.Path(os.environ.get("TAU_CRDS", REPO / ".tools" / "crds")).resolve()
 EXAMPLES = REPO / "examples"
 APIS = REPO / "apis"
 GOLDEN = REPO / "tests" / "golden"

@@ -1,7 +1,7 @@
 """Validate manifests against their upstream schemas, unknown fields rejected.
 
-Custom resources are checked against the CRDs in ../shared/crds (byte for byte
-from their release tags, never copied here), Kubernetes' own kinds against the
+Custom resources are checked against the upstream CRDs in .tools/crds (from
+their Go modules, pinned by sha256 in tests/support/upstream.py, never copied here), Kubernetes' own kinds against the
 OpenAPI schemas shipped in kubernetes-validate. The CRDs' CEL rules are not
 checked here; the real Crossplane CLI checks them (tests/test_crossplane_cli.py).
 """
