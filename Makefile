@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TOOLS := .tools
 
-.PHONY: all venv render test lint generate crossplane-cli e2e e2e-kind bench bench-quick clean
+.PHONY: all venv render test lint generate crossplane-cli control-plane e2e e2e-kind bench bench-quick clean
 
 all: test
 
@@ -32,7 +32,12 @@ render: venv
 crossplane-cli:
 	@scripts/install-crossplane-cli.sh $(TOOLS)
 
-test: venv crossplane-cli
+# The local control plane of tests/controlplane (etcd, kube-apiserver, Crossplane
+# core, provider-kubernetes, the CNPG operator), built once into .tools/controlplane.
+control-plane:
+	@scripts/build-control-plane.sh $(TOOLS)
+
+test: venv crossplane-cli control-plane
 	$(BIN)/pytest
 
 lint: venv

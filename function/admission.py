@@ -220,5 +220,12 @@ def refusal(document: dict, problems: list[str], source: str) -> str:
     )
     where = f"{kind} {namespace + '/' if namespace else ''}{name}".strip()
     lines = [f"{source}: the API server would refuse {where}: {len(problems)} problem(s):"]
-    lines.extend(f"  - {problem}" for problem in problems)
+    lines.extend(f"  - {problem}{_hint(problem)}" for problem in problems)
     return "\n".join(lines)
+
+
+def _hint(problem: str) -> str:
+    """What to do, where the API server's words alone leave a person guessing."""
+    if re.search(r'must be of type string: "(integer|number|boolean)"$', problem):
+        return " (quote it: YAML reads 200, 1.5 or on as a number or boolean, '200' as a string)"
+    return ""

@@ -11,12 +11,13 @@ import datetime
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function import kinds, structs
+from function import kinds, shapes, structs
 from function.api.platform import PlatformDefaults
 from function.errors import Problem, SpecError, show
 from function.inputs import parse_input
 from function.observed import Observed
 from function.outcome import Outcome
+from function.shapes import Shape
 
 # Come back soon while something is awaited; otherwise Crossplane's default.
 TTL_WAITING = datetime.timedelta(seconds=20)
@@ -37,16 +38,24 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _fatal(rsp: fnv1.RunFunctionResponse, message: str, condition_type: str | None) -> None:
+def _target(shape: Shape) -> fnv1.Target.ValueType:
+    """Where Crossplane shows results and conditions: the claim too, where there is one."""
+    return fnv1.TARGET_COMPOSITE if shape.modern else fnv1.TARGET_COMPOSITE_AND_CLAIM
+
+
+def _fatal(rsp: fnv1.RunFunctionResponse, message: str, condition_type: str | None, shape: Shape) -> None:
     message = _clip(message, _MAX_FATAL_MESSAGE)
-    rsp.results.append(
-        fnv1.Result(
-            severity=fnv1.SEVERITY_FATAL,
-            message=message,
-            reason="InvalidSpec",
-            target=fnv1.TARGET_COMPOSITE_AND_CLAIM,
+    # Crossplane never turns a fatal result into an event; a warning result before it becomes one, on the
+    # claim too (crossplane v2.2.1 composite/composition_functions.go:438-456, reconciler.go:896-905).
+    for severity in (fnv1.SEVERITY_WARNING, fnv1.SEVERITY_FATAL):
+        rsp.results.append(
+            fnv1.Result(
+                severity=severity,
+                message=message,
+                reason="InvalidSpec",
+                target=_target(shape),
+            )
         )
-    )
     if condition_type:
         rsp.conditions.append(
             fnv1.Condition(
@@ -54,12 +63,12 @@ def _fatal(rsp: fnv1.RunFunctionResponse, message: str, condition_type: str | No
                 status=fnv1.STATUS_CONDITION_FALSE,
                 reason="InvalidSpec",
                 message=message,
-                target=fnv1.TARGET_COMPOSITE_AND_CLAIM,
+                target=_target(shape),
             )
         )
 
 
-def _write(rsp: fnv1.RunFunctionResponse, outcome: Outcome) -> None:
+def _write(rsp: fnv1.RunFunctionResponse, outcome: Outcome, shape: Shape) -> None:
     for composed in outcome.resources:
         desired = rsp.desired.resources[composed.key]
         structs.update(desired.resource, composed.body)
@@ -74,14 +83,16 @@ def _write(rsp: fnv1.RunFunctionResponse, outcome: Outcome) -> None:
                 status=fnv1.STATUS_CONDITION_TRUE if cond.status else fnv1.STATUS_CONDITION_FALSE,
                 reason=cond.reason,
                 message=_clip(cond.message, _MAX_CONDITION_MESSAGE),
-                target=fnv1.TARGET_COMPOSITE_AND_CLAIM,
+                target=_target(shape),
             )
         )
-    # Crossplane 2.x reads `resources`, 1.20 `extra_resources`: declare both,
-    # on every call (the SDK's response.to does not carry them over).
+    # Crossplane 2.x reads `resources`, 1.20 only `extra_resources`, asked in
+    # a way 1.20 can answer (`Requirement.legacy_selector`): declare both, on
+    # every call (the SDK's response.to does not carry them over).
     for req in outcome.requirements:
         rsp.requirements.resources[req.name].CopyFrom(req.selector())
-        rsp.requirements.extra_resources[req.name].CopyFrom(req.selector())
+        if not shape.modern:  # a Crossplane 2 composite is only ever served by 2.x
+            rsp.requirements.extra_resources[req.name].CopyFrom(req.legacy_selector())
     rsp.meta.ttl.FromTimedelta(TTL_WAITING if outcome.waiting else TTL_STEADY)
 
 
@@ -122,19 +133,31 @@ def respond(req: fnv1.RunFunctionRequest, rsp: fnv1.RunFunctionResponse) -> str:
     """Compose the request's composite into `rsp`; returns a short word for the log."""
     observed = Observed(req)
     kind = observed.composite.get("kind")
-    entry = kinds.by_composite_kind(kind)
-    if entry is None:
-        composed = ", ".join(sorted(k.composite_kind for k in kinds.KINDS))
-        _fatal(rsp, f"kind {show(kind)} is not composed by function-tau; it composes {composed}", None)
+    found = kinds.of_composite(observed.composite.get("apiVersion"), kind)
+    if found is None:
+        modern = shapes.is_modern(observed.composite.get("apiVersion"))
+        composed = ", ".join(sorted(k.definition.v2_kind if modern else k.composite_kind for k in kinds.KINDS))
+        message = f"kind {show(kind)} is not composed by function-tau; it composes {composed}"
+        _fatal(rsp, message, None, Shape.NAMESPACED if modern else Shape.CLAIM)
         return "unknown-kind"
+    entry, shape = found
     try:
         problems = _metadata_problems(observed.composite)
+        if shape is Shape.NAMESPACED and not problems:
+            problems = shapes.namespace_problems(observed.composite)
         if problems:
             raise SpecError(problems)
         platform = _platform(req)
         outcome = entry.composer.compose(observed, platform)
+        if shape.modern:
+            shapes.rewrap(outcome, shapes.home_namespace(shape, observed.composite, entry.definition.spec))
     except SpecError as err:
-        _fatal(rsp, str(err), entry.condition_type)
+        _fatal(rsp, str(err), entry.condition_type, shape)
         return "invalid"
-    _write(rsp, outcome)
+    _write(rsp, outcome, shape)
+    if fnv1.CAPABILITY_REQUIRED_RESOURCES in req.meta.capabilities:
+        # Crossplane 2.2 and later say they read `requirements.resources`; they
+        # answer `extra_resources` too, which would double every look-up (a List
+        # of Secrets bypasses Crossplane's cache). 1.20 sends no capabilities.
+        rsp.requirements.ClearField("extra_resources")
     return "waiting" if outcome.waiting else "ready" if outcome.ready else "progressing"

@@ -46,15 +46,20 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
                 "composition failed", tag=req.meta.tag, error=type(exc).__name__, traceback=traceback.format_exc()
             )
             rsp = response.to(req)
-            rsp.results.append(
-                fnv1.Result(
-                    severity=fnv1.SEVERITY_FATAL,
-                    message=f"function-tau failed unexpectedly ({type(exc).__name__}); this is a bug, "
-                    "the function's log has the details",
-                    reason="InternalError",
-                    target=fnv1.TARGET_COMPOSITE_AND_CLAIM,
-                )
+            message = (
+                f"function-tau failed unexpectedly ({type(exc).__name__}); this is a bug, "
+                "the function's log has the details"
             )
+            # The warning becomes an event (on the claim too); the fatal result stops the pipeline.
+            for severity in (fnv1.SEVERITY_WARNING, fnv1.SEVERITY_FATAL):
+                rsp.results.append(
+                    fnv1.Result(
+                        severity=severity,
+                        message=message,
+                        reason="InternalError",
+                        target=fnv1.TARGET_COMPOSITE_AND_CLAIM,
+                    )
+                )
             return rsp
         self.cache.offer(key, rsp)
         self.log.debug("composed", tag=req.meta.tag, outcome=outcome)

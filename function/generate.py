@@ -1,6 +1,6 @@
 """Write (or check) the manifests generated from the API models.
 
-function-tau generate          # rewrite apis/*/{definition,composition}.yaml and package/input/
+function-tau generate          # rewrite apis/*/ and apis-v2/*/{definition,composition}.yaml and package/input/
 function-tau generate --check  # exit 1 if a committed file differs from what the models generate
 """
 
@@ -51,6 +51,9 @@ def generated_files() -> dict[str, str]:
         base = f"apis/{definition.directory}"
         files[f"{base}/definition.yaml"] = _generated([definition.xrd()])
         files[f"{base}/composition.yaml"] = _generated([definition.composition()])
+        v2 = f"apis-v2/{definition.directory}"
+        files[f"{v2}/definition.yaml"] = _generated([definition.xrd_v2()])
+        files[f"{v2}/composition.yaml"] = _generated([definition.composition_v2()])
     crd = definitions.input_crd()
     files[f"package/input/{crd['metadata']['name']}.yaml"] = _generated([crd])
     return files

@@ -32,6 +32,11 @@ class Identity:
         if claim_name and claim_namespace:
             return cls(name=claim_name, namespace=claim_namespace, claimed=True)
         name = (composite.get("metadata") or {}).get("name") or ""
+        namespace = (composite.get("metadata") or {}).get("namespace")
+        if isinstance(namespace, str) and namespace:
+            # A namespaced (Crossplane 2) composite speaks for itself, as a claim does:
+            # its resources go to its own namespace, whatever its spec says.
+            return cls(name=name, namespace=namespace, claimed=True)
         return cls(name=name, namespace=spec_namespace or "default", claimed=False)
 
     def namespace_problems(self, spec_namespace: str | None, field: str) -> list[Problem]:

@@ -39,4 +39,5 @@ SNAPSHOT_CLASS = "cnpg-volume-snapshot-class"
 LIVE_SECRET = "postgres-credentials-secret"  # noqa: S105 - a requirement name, not a secret
 S3_SECRET = "postgres-object-store-admin-credentials"  # noqa: S105 - a requirement name, not a secret
 RESTORE_BACKUP = "postgres-restore-backup"
+LIVE_CLUSTER = "postgres-live-cluster"  # a CNPG Cluster of the claim's name the function has not composed (adoption)
 CERT_MANAGER = "cert-manager-certificates-crd"

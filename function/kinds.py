@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from function import shapes
 from function.api import definitions
 from function.api.definitions import CompositeDefinition
 from function.application.composer import ApplicationComposer
@@ -19,6 +20,7 @@ from function.operator.status import OPERATOR_READY
 from function.outcome import Composer
 from function.postgres.composer import DatabaseComposer
 from function.postgres.status import DATABASE_READY
+from function.shapes import Shape
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +52,20 @@ KINDS: tuple[Kind, ...] = (
 def by_composite_kind(kind: object) -> Kind | None:
     """The kind whose composites have this `kind`, if function-tau composes it."""
     return next((k for k in KINDS if k.composite_kind == kind), None)
+
+
+def of_composite(api_version: object, kind: object) -> tuple[Kind, Shape] | None:
+    """The kind of a composite and how it is served: by its group, a Crossplane 2 composite or a claim's.
+
+    The same kind name (CNPGOperator) can exist in both groups; only a
+    composite of the Crossplane 2 group (definitions.V2_GROUP) is served the
+    Crossplane 2 way, anything else by its kind, as a claim's composite.
+    """
+    if shapes.is_modern(api_version):
+        entry = next((k for k in KINDS if k.definition.v2_kind == kind), None)
+        return None if entry is None else (entry, Shape(entry.definition.v2_scope))
+    entry = by_composite_kind(kind)
+    return None if entry is None else (entry, Shape.CLAIM)
 
 
 def of_document(kind: object) -> tuple[Kind, bool] | None:

@@ -53,6 +53,20 @@ def decode_secret_value(data: Any, key: str) -> str | None:
         return None
 
 
+def _string_at(struct: Any, *path: str) -> str | None:
+    """The string at `path` in a protobuf Struct, read without converting the Struct (None if absent)."""
+    value = structs.lookup(struct, *path)
+    return value.string_value if value is not None and value.WhichOneof("kind") == "string_value" else None
+
+
+def _is(struct: Any, asked: tuple[str, str | None]) -> bool:
+    """Whether a fetched object is the one asked for: its name, and its namespace for a namespaced one."""
+    name, namespace = asked
+    if _string_at(struct, "metadata", "name") != name:
+        return False
+    return namespace is None or _string_at(struct, "metadata", "namespace") == namespace
+
+
 class Observed:
     """The observed state of one RunFunctionRequest."""
 
@@ -107,6 +121,19 @@ class Observed:
                 )
         return False
 
+    def sync_failure(self, key: str) -> str | None:
+        """Why the provider could not apply a composed resource: its `Synced=False` message, else None."""
+        resources = self._req.observed.resources
+        value = structs.lookup(resources[key].resource, "status", "conditions") if key in resources else None
+        cond = condition({"status": {"conditions": structs.to_python(value)}}, "Synced") if value is not None else None
+        if cond is None or cond.get("status") != "False":
+            return None
+        for field in ("message", "reason"):
+            text = cond.get(field)
+            if isinstance(text, str) and text.strip():
+                return text
+        return "not synced"
+
     def _object(self, key: str, *path: str) -> dict | None:
         """The object at `path` in a composed resource, converted alone and once; None if absent or not an object."""
         cache_key = (key, *path)
@@ -149,13 +176,38 @@ class Observed:
         value = structs.lookup(live.struct_value.fields["manifest"].struct_value, *path)
         return None if value is None else structs.to_python(value)
 
-    def required(self, name: str) -> list[dict] | None:
-        """A required (extra) resource set; None while Crossplane has not resolved it yet.
+    @functools.cached_property
+    def _asked(self) -> dict[str, tuple[str, str | None]]:
+        return {}
 
-        Crossplane 2.x answers in `required_resources`, 1.20 in `extra_resources`;
-        both are read.
+    def ask(self, name: str, match_name: str, namespace: str | None) -> None:
+        """Note which object the function asks Crossplane for under `name` (`required` reads only that one).
+
+        `Composer.require` does it for every requirement; code that reads an
+        answer before the composer asks (planning) notes the same object first.
         """
+        self._asked[name] = (match_name, namespace)
+
+    def required(self, name: str) -> list[dict] | None:
+        """The object asked for under `name` (`ask`), as a list of none or one; None while not looked up yet.
+
+        Crossplane 2.x answers by name in `required_resources` (and answers
+        `extra_resources` too); 1.20 answers only `extra_resources`, where the
+        function asks by labels and 1.20 lists across every namespace
+        (`Requirement`). Whatever the answer holds, only the object of the asked
+        namespace and name is returned: another namespace's is never read.
+
+        Raises:
+            LookupError: `name` was not asked for (`ask`) in this call.
+        """
+        if name not in self._asked:
+            raise LookupError(f"required resource {name} read before it was asked for")
+        asked = self._asked[name]
         for field in (self._req.required_resources, self._req.extra_resources):
             if name in field:
-                return [structs.to_dict(item.resource) for item in field[name].items]
+                return [structs.to_dict(item.resource) for item in field[name].items if _is(item.resource, asked)]
         return None
+
+    def answered_by_1_20(self, name: str) -> bool:
+        """Whether Crossplane answered `name` as only 1.20 does: in `extra_resources` alone (2.x answers both)."""
+        return name in self._req.extra_resources and name not in self._req.required_resources

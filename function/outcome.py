@@ -10,7 +10,7 @@ then merged (`Outcome.merge`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
@@ -30,20 +30,54 @@ class Composed:
 
 @dataclasses.dataclass(frozen=True)
 class Requirement:
-    """A resource the function asks Crossplane to fetch (a required / extra resource)."""
+    """A resource the function asks Crossplane to fetch (a required / extra resource): one object.
+
+    Crossplane 2.x fetches it by name in its namespace (`selector`, sent in
+    `requirements.resources`). Crossplane 1.20 reads only
+    `requirements.extra_resources`, and its selector has no namespace: by name
+    it gets a namespaced object as if it were cluster-scoped (a Secret fails
+    the whole pipeline, anything else comes back empty), by labels it lists
+    across every namespace (crossplane v1.20.11 internal/controller/
+    apiextensions/composite/extra_resources.go). So a namespaced object is
+    asked of 1.20 by `labels` that pick it out (`legacy_selector`), and
+    `Observed.required` keeps only the object of this namespace and name.
+    """
 
     name: str
     api_version: str
     kind: str
     match_name: str
     namespace: str | None = None  # None for a cluster-scoped resource (a CRD)
+    # Labels that only this object carries (the 1.20 selector); required for a namespaced object.
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.namespace is not None and not self.labels:
+            # An empty label selector would have 1.20 list every object of the kind in the cluster.
+            raise ValueError(f"requirement {self.name}: a namespaced object needs labels for Crossplane 1.20")
 
     def selector(self) -> fnv1.ResourceSelector:
-        """The selector, as both Crossplane 1.20 and 2.x read it."""
+        """The selector Crossplane 2.x reads (`requirements.resources`): by name, in the namespace."""
         selector = fnv1.ResourceSelector(api_version=self.api_version, kind=self.kind, match_name=self.match_name)
         if self.namespace is not None:
             selector.namespace = self.namespace
         return selector
+
+    def legacy_selector(self) -> fnv1.ResourceSelector:
+        """The selector Crossplane 1.20 reads (`requirements.extra_resources`).
+
+        By name for a cluster-scoped object (1.20 gets those right); by labels
+        for a namespaced one, with the namespace, which 2.x honours (it answers
+        both fields) and 1.20 does not know.
+        """
+        if self.namespace is None:
+            return self.selector()
+        return fnv1.ResourceSelector(
+            api_version=self.api_version,
+            kind=self.kind,
+            match_labels=fnv1.MatchLabels(labels=dict(self.labels)),
+            namespace=self.namespace,
+        )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -92,6 +126,12 @@ class Outcome:
 Waiting = str | Callable[[], str] | None
 
 
+def _applied(manifest: dict) -> str:
+    """What the composite waits for when a resource without a waiting message cannot be applied."""
+    name = (manifest.get("metadata") or {}).get("name")
+    return f"{manifest.get('kind', 'resource')} {name} to be applied"
+
+
 class Composer:
     """The base of every kind's composer: emits composed resources into one Outcome."""
 
@@ -110,24 +150,35 @@ class Composer:
         """
         raise NotImplementedError
 
-    def emit(self, key: str, manifest: dict, readiness: objects.Readiness | None, *, waiting: Waiting = None) -> bool:
+    def emit(
+        self,
+        key: str,
+        manifest: dict,
+        readiness: objects.Readiness | None,
+        *,
+        waiting: Waiting = None,
+        deletion_policy: objects.DeletionPolicy | None = None,
+    ) -> bool:
         """Add a composed resource; returns whether it is ready.
 
         With a readiness policy the manifest is wrapped in a provider-kubernetes
         Object; without one it is a managed resource itself (a Helm Release).
         While it is not ready, `waiting` (or what it returns: a message that
         reads the observed state is only built when needed) says what the
-        composite waits for.
+        composite waits for. `deletion_policy` overrides the composer's for this one Object.
         """
-        body = (
-            manifest
-            if readiness is None
-            else objects.wrap(manifest, readiness=readiness, deletion_policy=self.deletion_policy)
-        )
+        policy = deletion_policy or self.deletion_policy
+        body = manifest if readiness is None else objects.wrap(manifest, readiness=readiness, deletion_policy=policy)
         ready = self.observed.is_ready(key)
         self.outcome.resources.append(Composed(key, body, ready))
-        if not ready and waiting is not None:
-            self.wait(waiting if isinstance(waiting, str) else waiting())
+        if not ready:
+            # What the provider said when it could not apply it (a missing CRD, a webhook's refusal).
+            failure = self.observed.sync_failure(key)
+            if waiting is not None or failure is not None:
+                text = waiting if isinstance(waiting, str) else waiting() if waiting else _applied(manifest)
+                if failure is not None:
+                    text += f" (not synced: {objects.failure_note(failure, manifest)})"
+                self.wait(text)
         return ready
 
     def keep(self, key: str, readiness: objects.Readiness) -> None:
@@ -141,5 +192,8 @@ class Composer:
         self.outcome.waiting.append(what)
 
     def require(self, *requirements: Requirement | None) -> None:
-        """Ask Crossplane for resources (None: nothing to ask for)."""
-        self.outcome.requirements.extend(r for r in requirements if r is not None)
+        """Ask Crossplane for resources (None: nothing to ask for); `Observed.required` reads the answers."""
+        for requirement in requirements:
+            if requirement is not None:
+                self.outcome.requirements.append(requirement)
+                self.observed.ask(requirement.name, requirement.match_name, requirement.namespace)

@@ -11,6 +11,7 @@ issues and chat.
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 from collections.abc import Iterable
 from typing import Any
@@ -83,6 +84,27 @@ def mask_secrets(manifest: dict) -> None:
         data[key] = base64.b64encode(text.encode()).decode()
 
 
+def show_redactions(body: dict) -> dict:
+    """A composed resource whose Secret shows its masked values readably (`stringData`), not as base64.
+
+    Masked values are base64 of `<redacted>` in `data`, which nobody can see at
+    a glance; in the printed output they move to `stringData`, where a person
+    reads `<redacted>` (and a DATABASE_URL with `<redacted>` for its password).
+    The Secret stays a valid Secret. Only the printed output does this.
+    """
+    manifest = dig(body, "spec", "forProvider", "manifest")
+    if not isinstance(manifest, dict) or manifest.get("kind") != "Secret" or not isinstance(manifest.get("data"), dict):
+        return body
+    shown = copy.deepcopy(body)
+    secret = shown["spec"]["forProvider"]["manifest"]
+    for key, value in list(secret["data"].items()):
+        text = base64.b64decode(value).decode(errors="replace") if isinstance(value, str) else ""
+        if REDACTED in text:
+            secret.setdefault("stringData", {})[key] = text
+            del secret["data"][key]
+    return shown
+
+
 def render(
     doc: dict,
     *,
@@ -114,10 +136,11 @@ def render(
             "message": f"Unready resources: {', '.join(unready)}",
             "lastTransitionTime": FIXED_TIME,
         }
+    namespace = composite["metadata"].get("namespace")  # a namespaced (Crossplane 2) composite's
     out_composite = {
         "apiVersion": composite["apiVersion"],
         "kind": composite["kind"],
-        "metadata": {"name": name},
+        "metadata": {"name": name, **({"namespace": namespace} if namespace else {})},
         "status": {**integral(status), "conditions": [ready] + [_condition(c) for c in rsp.conditions]},
     }
     resources = []
@@ -133,6 +156,9 @@ def render(
             **{k: labels[k] for k in (CLAIM_NAME_LABEL, CLAIM_NAMESPACE_LABEL) if k in labels},
             **(metadata.get("labels") or {}),
         }
+        if namespace:
+            # As Crossplane: a namespaced composite composes into its own namespace only.
+            metadata["namespace"] = namespace
         metadata["ownerReferences"] = [
             {
                 "apiVersion": composite["apiVersion"],

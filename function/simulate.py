@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterable, Iterator
 from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function import fn, kinds
+from function import fn, kinds, shapes
 from function.api import definitions
 from function.inputs import CLAIM_NAME_LABEL, CLAIM_NAMESPACE_LABEL
 from function.observed import dig
+from function.shapes import Shape
 
 MAX_ITERATIONS = 5  # Crossplane's MaxRequirementsIterations
 MAX_ROUNDS = 10  # reconciles after the first before `settle` gives up on a steady state
@@ -53,8 +54,28 @@ def composite_name(namespace: str, name: str) -> str:
     return f"{name}-" + "".join(alphabet[b % len(alphabet)] for b in digest[:5])
 
 
+def _modern_composite(doc: dict) -> dict:
+    """A Crossplane 2 composite, as the API server stores it (a namespaced one in `default` unless it says)."""
+    found = kinds.of_composite(doc.get("apiVersion"), doc.get("kind"))
+    if found is None:
+        known = ", ".join(sorted(k.definition.v2_kind for k in kinds.KINDS))
+        raise ClaimError(f"kind {doc.get('kind')!r} is not one of {known} ({definitions.V2_API_VERSION})")
+    if doc.get("apiVersion") != definitions.V2_API_VERSION:
+        raise ClaimError(f"apiVersion {doc.get('apiVersion')!r} is not {definitions.V2_API_VERSION}")
+    metadata = doc.get("metadata") or {}
+    name = metadata.get("name")
+    if not isinstance(name, str) or not name:
+        raise ClaimError("metadata.name is required")
+    composite = copy.deepcopy(doc)
+    if found[1] is Shape.NAMESPACED and not metadata.get("namespace"):
+        composite["metadata"]["namespace"] = "default"
+    return composite
+
+
 def to_composite(doc: dict) -> dict:
-    """The composite a claim becomes (a composite is returned as it is)."""
+    """The composite a claim becomes (a composite, of either API, is returned as it is)."""
+    if shapes.is_modern(doc.get("apiVersion")):
+        return _modern_composite(doc)
     kind, is_claim = _kind_of(doc)
     if doc.get("apiVersion") != definitions.API_VERSION:
         raise ClaimError(f"apiVersion {doc.get('apiVersion')!r} is not {definitions.API_VERSION}")

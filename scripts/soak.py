@@ -74,7 +74,7 @@ def _claim(kind: str, spec: dict, name: str = "shop") -> dict:
 
 
 def _operator(spec: dict) -> dict:
-    return {"apiVersion": "tau.home.arpa/v1alpha1", "kind": "XCNPGOperator", "metadata": {"name": "cnpg"}, "spec": spec}
+    return {"apiVersion": "tau.home.arpa/v1alpha1", "kind": "CNPGOperator", "metadata": {"name": "cnpg"}, "spec": spec}
 
 
 def _request(composite: dict, observed: list[dict], required: dict[str, list[dict]]) -> fnv1.RunFunctionRequest:

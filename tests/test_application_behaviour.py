@@ -256,6 +256,8 @@ def test_application_resources_are_deleted_with_the_claim_the_database_follows_i
         rsp, _ = f.converge(xr)
         for key, body in f.desired(rsp).items():
             want = "Delete" if key in keys.APPLICATION_KEYS else expected
+            if key.startswith("postgres-backup-prune-"):
+                want = "Orphan"  # backups outlive the claim unless backup.deleteWithClaim: their retention too
             assert body["spec"]["deletionPolicy"] == want, (policy, key)
 
 
@@ -326,14 +328,14 @@ def test_the_database_status_is_nested_and_the_conditions_listed():
 
 
 def test_requirements_are_stated_for_both_crossplane_versions():
+    """2.x by name in the namespace; 1.20 (extra_resources) by the labels the composed Secret carries."""
     rsp = f.run(f.request(f.composite(KIND, POSTGRES_EXAMPLE)))
-    for field in (rsp.requirements.resources, rsp.requirements.extra_resources):
-        selector = field[keys.LIVE_SECRET]
-        assert (selector.kind, selector.match_name, selector.namespace) == (
-            "Secret",
-            "shop-postgres-credentials",
-            "shop",
-        )
+    selector = rsp.requirements.resources[keys.LIVE_SECRET]
+    assert (selector.kind, selector.match_name, selector.namespace) == ("Secret", "shop-postgres-credentials", "shop")
+    legacy = rsp.requirements.extra_resources[keys.LIVE_SECRET]
+    assert (legacy.kind, legacy.WhichOneof("match"), legacy.namespace) == ("Secret", "match_labels", "shop")
+    secret_labels = f.manifests(rsp)[keys.CREDENTIALS]["metadata"]["labels"]
+    assert dict(legacy.match_labels.labels).items() <= secret_labels.items()
 
 
 def test_the_password_of_an_adopted_secret_is_kept_with_crossplane_1_20_fields():

@@ -59,6 +59,9 @@ CASES = [
         "backup": {"schedule": "0 30 2 * * *", "retentionDays": 30},
         "credentialsSecretName": "store-db", "deletionPolicy": "Delete"}}),
     Case("database-backups-off", {"image": "nginx:1.27", "database": {"enabled": True, "backup": {"enabled": False}}}),
+    # Issue #16: the rotation is recorded on the Secret and, once the Secret holds it, on the pod template.
+    Case("database-password-rotation", {"image": "nginx:1.27", "database": {"enabled": True,
+                                                                             "credentials": {"rotation": 1}}}),
     Case("database-object-store", {"image": "nginx:1.27", "database": {"enabled": True,
                                                                         "backup": {"method": "objectStore"}}},
          function_input=OBJECT_STORE_INPUT, required={"postgres-object-store-admin-credentials": [S3]}),

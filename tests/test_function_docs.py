@@ -76,7 +76,7 @@ def operator_section() -> str:
 GUIDE = {
     "XPostgresDatabase": lambda: section("## PostgresDatabase fields"),
     "XTauApplication": lambda: section("## TauApplication: an application with its database"),
-    "XCNPGOperator": operator_section,
+    "CNPGOperator": operator_section,
 }
 FIELDS = [(kind, path) for kind in kinds.KINDS for path in field_paths(kind.definition.spec)]
 

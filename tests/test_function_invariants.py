@@ -59,7 +59,11 @@ def test_valid_specs_compose_to_schema_valid_resources_in_the_claims_namespace(s
     _all_valid(rsp)
     for manifest in f.manifests(rsp).values():
         assert manifest["metadata"]["namespace"] == "team-a"
+    # A steady claim asks for nothing (issue #16: one call per reconcile), the first call only in its namespace.
     for field in (rsp.requirements.resources, rsp.requirements.extra_resources):
+        assert {s.namespace for s in field.values()} <= {"team-a"}
+    first = f.run(f.request(f.composite("PostgresDatabase", spec, name="my-app", namespace="team-a")))
+    for field in (first.requirements.resources, first.requirements.extra_resources):
         assert {s.namespace for s in field.values()} == {"team-a"}
 
 

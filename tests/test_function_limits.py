@@ -74,7 +74,7 @@ def _pg(spec: dict) -> dict:
 
 
 def _operator(spec: dict) -> dict:
-    return {"apiVersion": "tau.home.arpa/v1alpha1", "kind": "XCNPGOperator", "metadata": {"name": "cnpg"}, "spec": spec}
+    return {"apiVersion": "tau.home.arpa/v1alpha1", "kind": "CNPGOperator", "metadata": {"name": "cnpg"}, "spec": spec}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -144,12 +144,21 @@ def test_an_unknown_field_of_3_9_mb_is_ignored_not_echoed(function_address):
 # The largest claims the bounds allow.
 
 
+LARGEST_EXTENSIONS = [f"e{i:02d}" + "x" * 60 for i in range(64)]
+# A platform with a custom image that ships them (the standard image has no such extensions: refused otherwise).
+LARGEST_INPUT = {
+    "apiVersion": "fn.tau.home.arpa/v1alpha1",
+    "kind": "PlatformDefaults",
+    "postgres": {"allowedExtensions": LARGEST_EXTENSIONS},
+}
+
+
 def largest_database() -> dict:
     """A database with every bounded field at its bound."""
     return {
         "databaseName": "d" * 63,
         "owner": "o" * 63,
-        "extensions": [f"e{i:02d}" + "x" * 60 for i in range(64)],
+        "extensions": LARGEST_EXTENSIONS,
         "instance": {
             "instances": 10,
             "parameters": {f"p{i:03d}_" + "x" * 123: "v" * 1024 for i in range(128)},
@@ -200,7 +209,7 @@ def test_the_largest_valid_claim_converges_far_below_the_limit(function_address,
     sizes = []
 
     def reconcile(observed: list[dict]) -> fnv1.RunFunctionResponse:
-        req = f.request(xr, observed)
+        req = f.request(xr, observed, function_input=LARGEST_INPUT)
         rsp, seconds = send(function_address, req)
         assert seconds < QUICK
         assert f.fatal(rsp) is None, f.fatal(rsp)

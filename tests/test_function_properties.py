@@ -199,7 +199,7 @@ def test_a_later_request_never_has_fewer_resources_than_exist_unless_fatal(kind:
 EVERYTHING = {
     "XPostgresDatabase": {"extensions": ["pgcrypto"]},
     "XTauApplication": {"image": "nginx", "port": 80, "ingress": {"host": "a.b"}, "database": {"enabled": True}},
-    "XCNPGOperator": {"barmanCloudPlugin": {"enabled": True}, "volumeSnapshotClass": {"create": True}},
+    "CNPGOperator": {"barmanCloudPlugin": {"enabled": True}, "volumeSnapshotClass": {"create": True}},
 }
 
 
@@ -240,7 +240,11 @@ def test_over_grpc_no_error_and_the_same_bytes_twice(kind: Kind, data, function_
         "metadata": {"name": "shop-postgres-credentials", "namespace": "shop"},
         "data": {"password": "c2VjcmV0LXBhc3N3b3Jk"},
     }
-    # With a live Secret to adopt, no password is drawn: the answers are identical to the byte.
+    # With a live Secret to adopt, no password is drawn: the answers are identical to the byte. It is
+    # the Secret the function asks for (it uses only the object of the asked name and namespace).
+    asked = f.run(f.request(kind.composite(spec), required=kind.required)).requirements.resources
+    if keys.LIVE_SECRET in asked:
+        live["metadata"].update(name=asked[keys.LIVE_SECRET].match_name, namespace=asked[keys.LIVE_SECRET].namespace)
     req = f.request(kind.composite(spec), required={**kind.required, keys.LIVE_SECRET: [live]})
     if req.ByteSize() >= MESSAGE_LIMIT:
         with pytest.raises(grpc.RpcError) as refused:
@@ -267,7 +271,7 @@ def test_over_grpc_no_error_and_the_same_bytes_twice(kind: Kind, data, function_
 # string of at most 253 characters, labels map strings to strings), so only a raw gRPC caller can send the
 # wrong types; the function should still answer with a refusal, not an InternalError.
 
-ALL = ("XPostgresDatabase", "XTauApplication", "XCNPGOperator")
+ALL = ("XPostgresDatabase", "XTauApplication", "CNPGOperator")
 CLAIMED = ("XPostgresDatabase", "XTauApplication")
 # (case, metadata, kinds that must refuse it). Metadata of the wrong type is refused for every kind
 # (function/dispatch.py), so is a name no resource can be derived from.

@@ -211,7 +211,7 @@ def test_an_unexpected_failure_logs_no_secret(monkeypatch):
     """A bug while the password is in hand: the traceback goes to the log (without locals), the claim gets a
     readable result; neither holds the password."""
 
-    def broken(plan, password):
+    def broken(plan, password, **_):
         raise RuntimeError("the manifest could not be built")
 
     monkeypatch.setattr(credentials, "secret_manifest", broken)
@@ -222,7 +222,11 @@ def test_an_unexpected_failure_logs_no_secret(monkeypatch):
             rsp = f.run(f.request(f.composite("PostgresDatabase"), required=required))
     finally:
         logging.configure(level=logging.Level.DISABLED)
-    assert [r.reason for r in rsp.results] == ["InternalError"]
+    # A warning (Crossplane makes it an event, on the claim too), then the fatal result that stops the pipeline.
+    assert [(r.severity, r.reason) for r in rsp.results] == [
+        (fnv1.SEVERITY_WARNING, "InternalError"),
+        (fnv1.SEVERITY_FATAL, "InternalError"),
+    ]
     text = str(logs)
     assert "the manifest could not be built" in text and "Traceback" in text  # the log has the details...
     for form in forms(ADOPTED):  # ...but not the password

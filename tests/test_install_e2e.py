@@ -31,7 +31,7 @@ def built() -> list[dict]:
     """Every document the suite builds (the static files are checked on their own)."""
     return [
         *r.function(PACKAGE, IMAGE),
-        *r.function("ghcr.io/your-org/function-tau:v0.1.0", None),
+        *r.function("ghcr.io/function-tau/function-tau:v0.1.0", None),
         *r.compositions(),
         r.operator(snapshot_class=True),
         r.operator(snapshot_class=False),

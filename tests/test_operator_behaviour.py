@@ -96,7 +96,7 @@ def test_an_installed_plugin_is_kept_while_the_operator_is_upgraded():
 def test_switching_the_plugin_and_the_class_off_removes_them():
     spec = {"barmanCloudPlugin": {"enabled": True}, "volumeSnapshotClass": {"create": True}}
     _, observed = f.converge(xr(spec), required=CERT_MANAGER)
-    rsp = f.run(f.request(xr({}), observed))
+    rsp = f.run(f.request(xr({"volumeSnapshotClass": {"create": False}}), observed))
     assert list(f.desired(rsp)) == [keys.OPERATOR_RELEASE]
     assert rsp.desired.composite.ready == fnv1.READY_TRUE
     assert "barmanCloudPlugin" not in f.status(rsp) and "volumeSnapshotClass" not in f.status(rsp)
@@ -169,3 +169,14 @@ def test_the_composition_passes_no_platform_input():
     """The operator reads nothing from the platform defaults, so its Composition has no input."""
     (step,) = definitions.CNPG_OPERATOR.composition()["spec"]["pipeline"]
     assert step == {"step": "compose", "functionRef": {"name": "function-tau"}}
+
+
+def test_the_snapshot_class_is_created_by_default_and_says_to_restart_the_operator_while_it_waits():
+    """The platform's default backup method is volumeSnapshot with class longhorn-backup, so the class is created
+    by default. CNPG looks for the CSI snapshot CRDs only when it starts (pkg/utils/discovery.go
+    DetectVolumeSnapshotExist) and then refuses snapshot backups, so while the class waits for those CRDs the
+    condition says to restart the operator once they are installed."""
+    rsp = f.run(f.request(xr({})))
+    assert keys.SNAPSHOT_CLASS in f.desired(rsp)
+    message = f.conditions(rsp)["OperatorReady"].message
+    assert "kubectl rollout restart deployment -n cnpg-system cnpg-cloudnative-pg" in message

@@ -45,7 +45,7 @@ def test_an_invalid_spec_is_refused_naming_the_field(case: Case):
     assert message is not None and message.startswith(f"{case.field}:"), message
     assert not f.desired(rsp)
     assert f.conditions(rsp)["OperatorReady"].status == fnv1.STATUS_CONDITION_FALSE
-    golden.check_refusal("XCNPGOperator", case.name, rsp)
+    golden.check_refusal("CNPGOperator", case.name, rsp)
 
 
 def test_a_name_too_long_for_helm_is_refused():

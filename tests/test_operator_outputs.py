@@ -55,7 +55,7 @@ def test_field(case: Case):
     golden.check_steady(
         GOLDEN / "operator" / f"{case.name}.yaml",
         rsp,
-        f"# XCNPGOperator {case.claim_name} with spec {json.dumps(case.spec)}, converged "
+        f"# CNPGOperator {case.claim_name} with spec {json.dumps(case.spec)}, converged "
         "(every release deployed, cert-manager installed).\n",
     )
 

@@ -35,7 +35,7 @@ def test_every_valid_spec_converges_ready_deterministically_to_valid_manifests(s
         else:
             assert body["spec"]["forProvider"]["manifest"]["parameters"] == {"type": "bak"}
     assert (keys.PLUGIN_RELEASE in desired) is spec.get("barmanCloudPlugin", {}).get("enabled", False)
-    assert (keys.SNAPSHOT_CLASS in desired) is spec.get("volumeSnapshotClass", {}).get("create", False)
+    assert (keys.SNAPSHOT_CLASS in desired) is spec.get("volumeSnapshotClass", {}).get("create", True)
     again = f.run(f.request(xr(spec), observed, required=CERT_MANAGER))
     assert again.SerializeToString(deterministic=True) == rsp.SerializeToString(deterministic=True)
 

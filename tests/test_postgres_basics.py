@@ -44,6 +44,9 @@ def test_secret_has_every_key_and_the_password_is_stable():
     values = {k: base64.b64decode(v).decode() for k, v in data.items()}
     assert values["username"] == values["DB_USER"] == "shop_user"
     assert values["DB_HOST"] == "postgres-shop-rw.shop.svc"
-    assert values["DATABASE_URL"] == f"postgresql://shop_user:{values['password']}@postgres-shop-rw.shop.svc:5432/shop"
+    assert (
+        values["DATABASE_URL"]
+        == f"postgresql://shop_user:{values['password']}@postgres-shop-rw.shop.svc:5432/shop?sslmode=require"
+    )
     again = f.run(f.request(SHOP, observed))
     assert f.manifests(again)[keys.CREDENTIALS]["data"]["password"] == data["password"]

@@ -14,7 +14,7 @@ import pytest
 from function import keys
 from tests.support import function as f
 from tests.support import golden, schemas
-from tests.support.data import OBJECT_STORE_INPUT
+from tests.support.data import OBJECT_STORE_INPUT, live_secret
 from tests.support.data import S3_SECRET as S3
 from tests.support.function import Case
 from tests.support.paths import GOLDEN
@@ -108,6 +108,14 @@ CASES = [
         required={keys.RESTORE_BACKUP: [PLUGIN_BACKUP], "postgres-object-store-admin-credentials": [S3]},
     ),
     Case("credentials-secret-name", {"credentialsSecretName": "shop-db"}),
+    Case("credentials-rotation", {"credentials": {"rotation": 2}}),
+    # A password brought in an ordinary Secret (`kubectl create secret generic`): adopted, and kept Opaque
+    # (a Secret's type cannot change; CNPG reads the username and password keys of either type).
+    Case(
+        "credentials-opaque-secret",
+        {},
+        required={keys.LIVE_SECRET: [live_secret("brought-my-own-1", secret_type="Opaque")]},
+    ),
     Case("deletion-policy-delete", {"deletionPolicy": "Delete"}),
     Case("claim-name-with-dashes", {}, claim_name="web-shop-eu"),
     Case(
@@ -128,6 +136,59 @@ CASES = [
         "claim-overrides-platform",
         {"instance": {"version": 16, "storage": {"size": "1Gi"}}, "backup": {"retentionDays": 1}},
         function_input=_input(postgres={"version": 17, "storageSize": "5Gi"}, backup={"retentionDays": 3}),
+    ),
+    # Issue 10: backups and restores that hold on a real cluster.
+    Case("extensions-of-the-standard-image", {"extensions": ["vector", "citext", "pg_stat_statements"]}),
+    Case(
+        "extensions-of-a-custom-image",
+        {"extensions": ["postgis", "pgcrypto"]},
+        function_input=_input(
+            postgres={"imageRepository": "registry.home.arpa/postgis", "allowedExtensions": ["postgis", "pgcrypto"]}
+        ),
+    ),
+    Case(
+        "platform-resources",
+        {},
+        function_input=_input(
+            postgres={"resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}}
+        ),
+    ),
+    Case(
+        "backup-object-store-disabled",
+        {"backup": {"method": "objectStore", "enabled": False}},
+        function_input=OBJECT_STORE_INPUT,
+        required={"postgres-object-store-admin-credentials": [S3]},
+    ),
+    Case("deletion-policy-delete-with-backups", {"deletionPolicy": "Delete", "backup": {"deleteWithClaim": True}}),
+    Case(
+        "wal-storage-object-store",
+        {"instance": {"walStorage": {"size": "4Gi"}}, "backup": {"method": "objectStore"}},
+        function_input=OBJECT_STORE_INPUT,
+        required={"postgres-object-store-admin-credentials": [S3]},
+    ),
+    Case(
+        "restore-object-store",
+        {"databaseName": "shop", "backup": {"method": "objectStore"}, "restore": {"backupName": "nightly"}},
+        claim_name="shop-restored",
+        function_input=OBJECT_STORE_INPUT,
+        required={keys.RESTORE_BACKUP: [PLUGIN_BACKUP], "postgres-object-store-admin-credentials": [S3]},
+    ),
+    Case(
+        "restore-snapshot-of-postgresql-16",
+        {"databaseName": "shop", "restore": {"backupName": "nightly"}},
+        claim_name="shop-restored",
+        required={
+            keys.RESTORE_BACKUP: [
+                {
+                    **SNAPSHOT_BACKUP,
+                    "status": {
+                        "phase": "completed",
+                        "majorVersion": 16,
+                        "snapshotBackupStatus": {"elements": [{"name": "nightly", "type": "PG_DATA"}]},
+                    },
+                }
+            ]
+        },
     ),
 ]
 

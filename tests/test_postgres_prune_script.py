@@ -40,13 +40,15 @@ def _ago(days: float) -> str:
     return (NOW - datetime.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _run(tmp_path: pathlib.Path, backups: list[tuple[str, str, str, str]], retention: int = 7) -> list[str]:
+def _run(tmp_path: pathlib.Path, backups: list[tuple[str, ...]], retention: int = 7) -> list[str]:
+    """Run the script on Backups (name, phase, stoppedAt, creationTimestamp[, method: volumeSnapshot])."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     kubectl = bin_dir / "kubectl"
     kubectl.write_text(KUBECTL)
     kubectl.chmod(0o755)
-    (tmp_path / "backups.tsv").write_text("".join("\t".join(b) + "\n" for b in backups))
+    rows = [b if len(b) == 5 else (*b, "volumeSnapshot") for b in backups]
+    (tmp_path / "backups.tsv").write_text("".join("\t".join(b) + "\n" for b in rows))
     deleted = tmp_path / "deleted"
     deleted.touch()
     env = {
@@ -94,6 +96,18 @@ def test_falls_back_to_the_creation_time_without_a_stop_time(tmp_path):
 @pytest.mark.parametrize("backups", [[], [("b-running", "running", "", _ago(40))]], ids=["none", "only running"])
 def test_nothing_to_do(tmp_path, backups):
     assert _run(tmp_path, backups) == []
+
+
+def test_only_snapshot_backups_are_pruned_and_kept(tmp_path):
+    """After a switch to objectStore the ScheduledBackup (same name and label) makes plugin Backups: the object
+    store's retention prunes those, so the job leaves them alone and still prunes (and keeps) the snapshots."""
+    backups = [
+        ("b-snap-old", "completed", _ago(20), _ago(20), "volumeSnapshot"),
+        ("b-snap-last", "completed", _ago(10), _ago(10), "volumeSnapshot"),
+        ("b-plugin-old", "completed", _ago(9), _ago(9), "plugin"),
+        ("b-plugin-new", "completed", _ago(1), _ago(1), "plugin"),
+    ]
+    assert _run(tmp_path, backups) == ["b-snap-old"]
 
 
 def test_retention_is_in_days(tmp_path):

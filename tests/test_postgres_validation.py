@@ -10,12 +10,14 @@ The whole response of every case is compared with its golden file
 from __future__ import annotations
 
 import pytest
+import yaml
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from tests.support import function as f
 from tests.support import golden
 from tests.support.data import OBJECT_STORE_INPUT
 from tests.support.function import Case
+from tests.support.paths import APIS
 
 CASES = [
     Case("version too old", {"instance": {"version": 13}}, "spec.instance.version", "greater than or equal to 14"),
@@ -170,6 +172,37 @@ CASES = [
         "with a time zone",
     ),
     Case(
+        "extension the image does not ship",
+        {"extensions": ["pgcrypto", "postgis"]},
+        "spec.extensions[1]",
+        "'postgis' is not shipped by the image ghcr.io/cloudnative-pg/postgresql:15-standard-trixie",
+    ),
+    Case("extension of a later major", {"extensions": ["pg_logicalinspect"]}, "spec.extensions[0]", "vector"),
+    Case("postgresql 14 for a new cluster", {"instance": {"version": 14}}, "spec.instance.version", "end of life"),
+    Case(
+        "postgresql 14 as the platform default",
+        {},
+        "spec.instance.version",
+        "14 (the platform's default version) reached end of life on 2026-11-12",
+        function_input={
+            "apiVersion": "fn.tau.home.arpa/v1alpha1",
+            "kind": "PlatformDefaults",
+            "postgres": {"version": 14},
+        },
+    ),
+    Case(
+        "backups deleted with a retained claim",
+        {"backup": {"deleteWithClaim": True}},
+        "spec.backup.deleteWithClaim",
+        "needs deletionPolicy: Delete",
+    ),
+    Case(
+        "shared_buffers over the platform's memory request",
+        {"instance": {"parameters": {"shared_buffers": "1GB"}}},
+        "spec.instance.resources",
+        "platform's default memory request '512Mi'",
+    ),
+    Case(
         "extension not allowed",
         {"extensions": ["plpython3u"]},
         "spec.extensions[0]",
@@ -208,6 +241,12 @@ def test_invalid_spec_is_refused_with_a_message_naming_the_field(case: Case):
     assert condition.status == fnv1.STATUS_CONDITION_FALSE
     assert condition.reason == "InvalidSpec"
     assert rsp.results[0].target == fnv1.TARGET_COMPOSITE_AND_CLAIM
+    # A warning, then the fatal result: Crossplane makes events only of the results before a fatal one,
+    # so the warning is what puts the refusal on the claim (issue #16).
+    assert [(r.severity, r.message) for r in rsp.results] == [
+        (fnv1.SEVERITY_WARNING, message),
+        (fnv1.SEVERITY_FATAL, message),
+    ]
     golden.check_refusal("PostgresDatabase", case.name, rsp)
 
 
@@ -237,7 +276,17 @@ def test_a_huge_value_is_not_echoed_in_full():
 
 
 def _existing(spec: dict) -> list[dict]:
-    _, observed = f.converge(f.composite("PostgresDatabase", spec))
+    """A converged `shop`. On PostgreSQL 14, which new clusters may no longer use: converged on 15, then the
+    Cluster's image rewritten to 14, as a cluster created before 14's end of life would be."""
+    version = (spec.get("instance") or {}).get("version")
+    if version != 14:
+        _, observed = f.converge(f.composite("PostgresDatabase", spec))
+        return observed
+    _, observed = f.converge(f.composite("PostgresDatabase", {**spec, "instance": {**spec["instance"], "version": 15}}))
+    for doc in observed:
+        manifest = doc["spec"]["forProvider"].get("manifest", {}) if doc.get("kind") == "Object" else {}
+        if manifest.get("kind") == "Cluster":
+            manifest["spec"]["imageName"] = manifest["spec"]["imageName"].replace(":15-", ":14-")
     return observed
 
 
@@ -260,7 +309,6 @@ EXISTING_CASES = [
         "spec.instance.walStorage.size",
         "cannot shrink",
     ),
-    ("remove wal", {"instance": {"walStorage": {"size": "5Gi"}}}, {}, "spec.instance.walStorage", "cannot be removed"),
     (
         "downgrade",
         {"instance": {"version": 16}},
@@ -301,3 +349,24 @@ def test_changes_an_existing_cluster_cannot_take_are_refused(name, before, after
 def test_changes_an_existing_cluster_can_take_are_accepted(before, after):
     rsp = f.run(f.request(f.composite("PostgresDatabase", after), _existing(before)))
     assert f.fatal(rsp) is None
+
+
+def test_a_refusal_shows_in_kubectl_get():
+    """Crossplane leaves a refused claim SYNCED True READY True; the STATE column shows DatabaseReady's reason."""
+    definition = yaml.safe_load((APIS / "postgresdatabase" / "definition.yaml").read_text())
+    columns = {c["name"]: c["jsonPath"] for c in definition["spec"]["versions"][0]["additionalPrinterColumns"]}
+    assert columns["STATE"] == ".status.conditions[?(@.type=='DatabaseReady')].reason"
+    assert next(iter(columns)) == "STATE"  # first of ours, next to the name
+    rsp = f.run(f.request(f.composite("PostgresDatabase", {"instance": {"version": 9}})))
+    assert f.conditions(rsp)["DatabaseReady"].reason == "InvalidSpec"
+
+
+def test_fields_left_out_keep_what_the_existing_cluster_has():
+    """Platform defaults apply when a cluster is created; afterwards a field left out keeps the cluster's value
+    (issue #16: what makes adopting a running cluster with `spec: {}` safe, on every later reconcile too)."""
+    before = {"instance": {"instances": 3, "storage": {"size": "20Gi"}, "walStorage": {"size": "5Gi"}, "version": 17}}
+    rsp = f.run(f.request(f.composite("PostgresDatabase", {}), _existing(before)))
+    assert f.fatal(rsp) is None, f.fatal(rsp)
+    spec = f.manifests(rsp)["postgres-cluster"]["spec"]
+    assert (spec["instances"], spec["storage"]["size"], spec["walStorage"]["size"]) == (3, "20Gi", "5Gi")
+    assert spec["imageName"].endswith(":17-standard-trixie")

@@ -7,6 +7,7 @@ registry of kinds (`function.kinds`) pairs each definition with its composer.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import pydantic
@@ -20,6 +21,12 @@ from function.api.schema import openapi_schema
 GROUP = "tau.home.arpa"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
+# The Crossplane 2 APIs (apiextensions.crossplane.io/v2 XRDs, no claims; package
+# function-tau-apis-v2, apis-v2/): the same kinds in a group of their own, because
+# a v2 PostgresDatabase in GROUP would be CRD postgresdatabases.tau.home.arpa,
+# which the claim XRD owns for its claim (see function.shapes).
+V2_GROUP = f"m.{GROUP}"
+V2_API_VERSION = f"{V2_GROUP}/{VERSION}"
 FUNCTION_NAME = "function-tau"
 
 
@@ -38,6 +45,12 @@ class Column:
         if self.priority:
             out["priority"] = self.priority
         return out
+
+
+def _unprefixed(name: str, prefix: str) -> str:
+    """`XPostgresDatabase` → `PostgresDatabase`; a name without the prefix as it is."""
+    rest = name[len(prefix) :]
+    return rest if name.startswith(prefix) and rest[:1].isupper() else name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,6 +108,64 @@ class CompositeDefinition:
             "spec": spec,
         }
 
+    @property
+    def v2_kind(self) -> str:
+        """The Crossplane 2 composite's kind: the claim's (PostgresDatabase), else the composite's, never X-prefixed.
+
+        The X told a composite from its claim; a Crossplane 2 composite has no claim.
+        """
+        return self.claim_kind or _unprefixed(self.kind, "X")
+
+    @property
+    def v2_plural(self) -> str:
+        """The Crossplane 2 composite's plural."""
+        if self.claim_plural:
+            return self.claim_plural
+        return self.plural[1:] if self.v2_kind != self.kind else self.plural
+
+    @property
+    def v2_scope(self) -> str:
+        """A kind with a claim is a team's own resource: Namespaced; the others are Cluster-scoped."""
+        return "Namespaced" if self.claim_kind else "Cluster"
+
+    @property
+    def v2_name(self) -> str:
+        """The Crossplane 2 XRD (and Composition) name."""
+        return f"{self.v2_plural}.{V2_GROUP}"
+
+    def xrd_v2(self) -> dict:
+        """The Crossplane 2 CompositeResourceDefinition (apiextensions.crossplane.io/v2): the same schema, no claim.
+
+        The version, its schema and printer columns are the claim XRD's. A
+        namespaced kind leaves out `spec.namespace`, the field for a composite
+        created without a claim: a namespaced composite's resources always go
+        to its own namespace. `scope` is written even where it is v2's default:
+        `crossplane beta validate` reads a v2 XRD into the v1 type, whose
+        default is LegacyCluster.
+        """
+        version = copy.deepcopy(self.xrd()["spec"]["versions"][0])
+        if self.v2_scope == "Namespaced":
+            version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"].pop("namespace", None)
+        return {
+            "apiVersion": "apiextensions.crossplane.io/v2",
+            "kind": "CompositeResourceDefinition",
+            "metadata": {"name": self.v2_name},
+            "spec": {
+                "scope": self.v2_scope,
+                "group": V2_GROUP,
+                "names": {"kind": self.v2_kind, "plural": self.v2_plural},
+                "defaultCompositionRef": {"name": self.v2_name},
+                "versions": [version],
+            },
+        }
+
+    def composition_v2(self) -> dict:
+        """The Crossplane 2 Composition: the claim API's pipeline, for the v2 composite."""
+        composition = copy.deepcopy(self.composition())
+        composition["metadata"]["name"] = self.v2_name
+        composition["spec"]["compositeTypeRef"] = {"apiVersion": V2_API_VERSION, "kind": self.v2_kind}
+        return composition
+
     def composition(self) -> dict:
         """The Composition: one pipeline step, the function with the platform defaults as input."""
         step: dict = {"step": "compose", "functionRef": {"name": FUNCTION_NAME}}
@@ -122,6 +193,9 @@ POSTGRES_DATABASE = CompositeDefinition(
     description="A PostgreSQL database on CloudNativePG, with credentials, extensions, backups and restore.",
     directory="postgresdatabase",
     columns=(
+        # The reason of DatabaseReady: Available, Waiting, or InvalidSpec when the last change was refused
+        # (Crossplane leaves SYNCED and READY True then: a refusal never reaches them on a claim).
+        Column("STATE", ".status.conditions[?(@.type=='DatabaseReady')].reason"),
         Column("HOST", ".status.host"),
         Column("PHASE", ".status.phase"),
         Column("LAST-BACKUP", ".status.lastSuccessfulBackup"),
@@ -141,6 +215,7 @@ TAU_APPLICATION = CompositeDefinition(
     directory="tauapplication",
     required_spec=True,
     columns=(
+        Column("STATE", ".status.conditions[?(@.type=='ApplicationReady')].reason"),
         Column("AVAILABLE", ".status.availableReplicas", "integer"),
         Column("URL", ".status.url"),
         Column("DATABASE", ".status.database.phase"),
@@ -149,8 +224,8 @@ TAU_APPLICATION = CompositeDefinition(
 )
 
 CNPG_OPERATOR = CompositeDefinition(
-    kind="XCNPGOperator",
-    plural="xcnpgoperators",
+    kind="CNPGOperator",
+    plural="cnpgoperators",
     spec=CNPGOperatorSpec,
     status=CNPGOperatorStatus,
     description="The CloudNativePG operator, installed with provider-helm (cluster-scoped, no claim).",
@@ -163,6 +238,21 @@ CNPG_OPERATOR = CompositeDefinition(
     ),
     platform_input=False,
 )
+
+
+# The API server refuses a CRD with `default` on the top-level apiVersion, kind
+# or metadata (k8s.io/apiextensions-apiserver pkg/apis/apiextensions/validation
+# validation.go, ValidateCustomResourceDefinitionOpenAPISchema: "must not be
+# set in top-level apiVersion"); Crossplane 1.20 then keeps the
+# FunctionRevision unhealthy. Their enum stays (only defaults are forbidden).
+_TOP_LEVEL_META = ("apiVersion", "kind", "metadata")
+
+
+def _without_top_level_defaults(schema: dict) -> dict:
+    """`schema` without a default on its top-level apiVersion, kind and metadata."""
+    for field in _TOP_LEVEL_META:
+        schema.get("properties", {}).get(field, {}).pop("default", None)
+    return schema
 
 
 def input_crd() -> dict:
@@ -183,10 +273,12 @@ def input_crd() -> dict:
                     "served": True,
                     "storage": True,
                     "schema": {
-                        "openAPIV3Schema": openapi_schema(
-                            platform.PlatformDefaults,
-                            "The function-tau input: the platform's defaults for every claim. "
-                            "Set it in the Composition's pipeline step.",
+                        "openAPIV3Schema": _without_top_level_defaults(
+                            openapi_schema(
+                                platform.PlatformDefaults,
+                                "The function-tau input: the platform's defaults for every claim. "
+                                "Set it in the Composition's pipeline step.",
+                            )
                         )
                     },
                 }

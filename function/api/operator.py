@@ -1,6 +1,6 @@
 """CNPGOperator: installs the CloudNativePG operator (cluster-scoped composite, no claim).
 
-A platform admin creates one XCNPGOperator per cluster. It becomes a
+A platform admin creates one CNPGOperator per cluster. It becomes a
 provider-helm Release of the `cloudnative-pg` chart and, where asked, a
 Release of the Barman Cloud plugin and the Longhorn VolumeSnapshotClass that
 snapshot backups use. The defaults are the original plan's: chart 0.29.0
@@ -69,10 +69,12 @@ class VolumeSnapshotClass(TauModel):
     """A Longhorn VolumeSnapshotClass whose snapshots are Longhorn backups (`parameters.type: bak`)."""
 
     create: bool = Field(
-        default=False,
-        description="Create the class. Snapshot backups (method volumeSnapshot) use it: Longhorn then uploads "
-        "each snapshot to its backup target, the NFS server. Needs Longhorn and the CSI snapshot CRDs and "
-        "controller (snapshot.storage.k8s.io/v1).",
+        default=True,
+        description="Create the class (default: true, as the platform's default backup method, volumeSnapshot "
+        "with class longhorn-backup, needs it). Snapshot backups use it: Longhorn then uploads each snapshot "
+        "to its backup target, the NFS server. Needs Longhorn and the CSI snapshot CRDs and controller "
+        "(snapshot.storage.k8s.io/v1), installed before the CNPG operator starts (CNPG looks for them only "
+        "then: restart the operator after installing them).",
     )
     name: KubernetesName = Field(
         SNAPSHOT_CLASS,

@@ -11,11 +11,17 @@ from typing import Literal
 
 from pydantic import Field
 
-from function.api.common import DNSLabel, KubernetesName, PositiveQuantity, TauModel
+from function.api.common import DNSLabel, KubernetesName, PositiveQuantity, ResourceList, Resources, TauModel
 from function.api.postgres import SUPPORTED_VERSIONS, BackupMethod, ExtensionName, Schedule
 
 API_VERSION = "fn.tau.home.arpa/v1alpha1"
 KIND = "PlatformDefaults"
+
+
+def _default_postgres_resources() -> Resources:
+    # A small home-cluster instance, memory request equal to its limit as CloudNativePG recommends
+    # (docs/src/resource_management.md); no CPU limit, whose throttling hurts more than it protects.
+    return Resources(requests=ResourceList(cpu="100m", memory="512Mi"), limits=ResourceList(memory="512Mi"))
 
 
 class PostgresDefaults(TauModel):
@@ -39,10 +45,16 @@ class PostgresDefaults(TauModel):
         pattern=r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$",
         description="Image tag suffix: <major>-standard-trixie. Never a bare <major> tag (deprecated upstream).",
     )
+    resources: Resources = Field(
+        default_factory=_default_postgres_resources,
+        description="CPU and memory of each PostgreSQL instance when the claim sets none (a claim's resources "
+        "replace these as a whole). Default: requests cpu 100m and memory 512Mi, limits memory 512Mi.",
+    )
     allowedExtensions: list[ExtensionName] | None = Field(
         None,
         max_length=256,
-        description="If set, claims may only ask for these extensions. Unset: any well-formed extension name.",
+        description="The extensions claims may ask for. Unset: those the image ships (contrib, plus pgaudit and "
+        "vector in the standard image). Set it for a custom image: it replaces that list.",
     )
 
 

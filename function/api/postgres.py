@@ -135,7 +135,9 @@ class Instance(TauModel):
         None,
         ge=SUPPORTED_VERSIONS[0],
         le=SUPPORTED_VERSIONS[-1],
-        description="PostgreSQL major version, 14 to 18. Default: the platform's version (15). "
+        description="PostgreSQL major version, 15 to 18 for a new cluster (14 reached end of life on 2026-11-12: "
+        "kept only where it already runs, or restored from its backup). Default: a restore takes its backup's "
+        "version, a running cluster keeps its own, a new one gets the platform's (15). "
         "It can be raised (an offline in-place upgrade to 16 or later), never lowered.",
     )
     storage: Storage = Field(default_factory=Storage, description="The data volume.")
@@ -174,7 +176,7 @@ class Instance(TauModel):
         request = self.resources.requests.memory if self.resources and self.resources.requests else None
         if raw is None or request is None:
             return self
-        shared_buffers = _postgres_size(raw)
+        shared_buffers = postgres_size(raw)
         if shared_buffers is not None and shared_buffers > quantity.parse(request):
             raise ValueError(
                 f"resources.requests.memory {show(request)} is lower than parameters.shared_buffers {show(raw)}; "
@@ -183,7 +185,7 @@ class Instance(TauModel):
         return self
 
 
-def _postgres_size(raw: str) -> int | None:
+def postgres_size(raw: str) -> int | None:
     """A postgresql.conf size in bytes, read the way CNPG's webhook reads it (bare numbers are MB)."""
     text = raw.replace(" ", "")
     if text.isdigit():
@@ -201,7 +203,11 @@ BackupMethod = Literal["volumeSnapshot", "objectStore", "none"]
 class Backup(TauModel):
     """Scheduled backups and their retention."""
 
-    enabled: bool = Field(default=True, description="Take scheduled backups. Default: true.")
+    enabled: bool = Field(
+        default=True,
+        description="Take scheduled backups. Default: true. false suspends the schedule only: the cluster keeps "
+        "its backup configuration (WAL archiving goes on) and retention keeps pruning old backups.",
+    )
     method: BackupMethod | None = Field(
         None,
         description="volumeSnapshot (Longhorn snapshots uploaded to the NFS backup target), objectStore "
@@ -216,6 +222,12 @@ class Backup(TauModel):
     retentionDays: int | None = Field(
         None, ge=1, le=MAX_RETENTION_DAYS, description="Keep backups this many days. Default: 7."
     )
+    deleteWithClaim: bool = Field(
+        default=False,
+        description="With deletionPolicy Delete, also delete the backups when the claim is deleted (the Backups, "
+        "their snapshots and Longhorn's copies on the NFS server). Default: false, backups outlive the claim. "
+        "Only with deletionPolicy Delete.",
+    )
 
 
 class Restore(TauModel):
@@ -227,6 +239,23 @@ class Restore(TauModel):
     pointInTime: PointInTime | None = Field(
         None,
         description="Recover to this moment (RFC 3339), replaying the WAL archive. Object store backups only.",
+    )
+
+
+# A rotation counter is a plain count of rotations: 1, 2, 3...
+MAX_ROTATION = 2**31 - 1
+
+
+class Credentials(TauModel):
+    """The password in the credentials Secret."""
+
+    rotation: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_ROTATION,
+        description="Raise it (1, then 2, ...) to replace the password: the function draws a new one into the "
+        "Secret, CloudNativePG sets it on the owner role, and a TauApplication's pods restart to read it. "
+        "It only goes up; unset, the password is kept.",
     )
 
 
@@ -250,6 +279,7 @@ class PostgresDatabaseSpec(TauModel):
     credentialsSecretName: KubernetesName | None = Field(
         None, description="The Secret with the credentials. Default: <claim name>-postgres-credentials."
     )
+    credentials: Credentials = Field(default_factory=Credentials, description="The password: its rotation.")
     deletionPolicy: Literal["Retain", "Delete"] = Field(
         "Retain",
         description="Retain (default): deleting the claim leaves the cluster, its data, the credentials and "

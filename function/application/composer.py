@@ -29,6 +29,7 @@ from function.inputs import Identity, parse_spec
 from function.keys import CREDENTIALS, DEPLOYMENT, INGRESS, SERVICE
 from function.observed import Observed
 from function.outcome import Composer, Outcome
+from function.postgres import credentials
 from function.postgres.composer import DatabaseComposer
 from function.postgres.plan import DatabasePlan, plan_database
 
@@ -110,4 +111,8 @@ class ApplicationComposer(Composer):
             detail = f" ({counts[0]} of {counts[1]} replicas available)" if counts else ""
             return f"Deployment {app.name} to become available{detail}"
 
-        self.emit(DEPLOYMENT, manifests.deployment_manifest(app), objects.DEPLOYMENT_AVAILABLE, waiting=available)
+        # After a password rotation, once the API server holds the new Secret, the pods restart to read it.
+        rotation = credentials.live_rotation(observed) if app.secret is not None else 0
+        pods = {credentials.ROTATION_ANNOTATION: str(rotation)} if rotation else None
+        manifest = manifests.deployment_manifest(app, pod_annotations=pods)
+        self.emit(DEPLOYMENT, manifest, objects.DEPLOYMENT_AVAILABLE, waiting=available)

@@ -61,14 +61,18 @@ def container(plan: ApplicationPlan) -> dict:
     return out
 
 
-def deployment_manifest(plan: ApplicationPlan) -> dict:
+def deployment_manifest(plan: ApplicationPlan, *, pod_annotations: dict[str, str] | None = None) -> dict:
     """The Deployment.
 
     Service links are off: Kubernetes would otherwise add variables such as
     POSTGRES_EXAMPLE_PORT=tcp://... for every Service in the namespace, which
     clash with application settings. The API token is not mounted: the
-    application gets no Kubernetes API permissions anyway.
+    application gets no Kubernetes API permissions anyway. `pod_annotations`
+    (the password rotation) change the pod template, so the pods restart.
     """
+    template_metadata: dict = {"labels": plan.labels}
+    if pod_annotations:
+        template_metadata["annotations"] = dict(pod_annotations)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -77,7 +81,7 @@ def deployment_manifest(plan: ApplicationPlan) -> dict:
             "replicas": plan.spec.replicas,
             "selector": {"matchLabels": plan.selector},
             "template": {
-                "metadata": {"labels": plan.labels},
+                "metadata": template_metadata,
                 "spec": {
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,

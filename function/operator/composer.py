@@ -40,7 +40,7 @@ class OperatorComposer(Composer):
 
     @classmethod
     def compose(cls, observed: Observed, platform: PlatformDefaults) -> Outcome:
-        """An XCNPGOperator (the platform input has nothing for it)."""
+        """An CNPGOperator (the platform input has nothing for it)."""
         del platform
         spec = parse_spec(CNPGOperatorSpec, observed.composite)
         name = dig(observed.composite, "metadata", "name") or ""
@@ -116,9 +116,12 @@ class OperatorComposer(Composer):
         vsc = self.plan.spec.volumeSnapshotClass
         if not vsc.create:
             return  # Not emitted: a class switched off is deleted (its snapshots are not).
+        # CNPG looks for the snapshot CRDs once, when it starts (pkg/utils/discovery.go
+        # DetectVolumeSnapshotExist), and refuses snapshot backups without them.
         what = (
             f"VolumeSnapshotClass {vsc.name} to be created (it needs the CSI snapshot CRDs, "
-            f"{manifests.SNAPSHOT_API_VERSION})"
+            f"{manifests.SNAPSHOT_API_VERSION}; installed after the operator started, restart the operator too: "
+            f"kubectl rollout restart deployment -n {self.plan.spec.namespace} {self.plan.operator_release})"
         )
         self.emit(
             SNAPSHOT_CLASS,

@@ -31,10 +31,12 @@ from function.keys import (
     S3_SECRET,
     SCHEDULED_BACKUP,
 )
+from function.labels import OBJECT_STORE_CREDENTIALS, kubectl_label
+from function.labels import value as label_value
 from function.observed import Observed, dig
 from function.outcome import Composer, Outcome
 from function.postgres import credentials, manifests, restore
-from function.postgres.plan import DatabasePlan, ObjectStorePlan, plan_database
+from function.postgres.plan import DatabasePlan, ObjectStorePlan, adoption_requirement, plan_database
 from function.postgres.status import database_conditions, database_status
 
 
@@ -59,9 +61,10 @@ class DatabaseComposer(Composer):
         """Compose every resource of the database, in dependency order, then its status."""
         plan, observed = self.plan, self.observed
         self.require(
-            credentials.requirement(plan),
+            credentials.requirement(plan) if credentials.needs_live_secret(observed) else None,
             manifests.s3_requirement(plan.backup.object_store) if plan.backup.object_store else None,
             None if observed.has(CLUSTER) else restore.requirement(plan),
+            None if observed.has(CLUSTER) else adoption_requirement(plan),
         )
         secret_ready = self._credentials()
         store_ready = self._object_store()
@@ -83,12 +86,16 @@ class DatabaseComposer(Composer):
                 "not made by function-tau; choose another name, or, to hand it over on purpose (its password "
                 "becomes the database owner's), label it app.kubernetes.io/managed-by=function-tau",
             )
-        password = credentials.resolve_password(self.observed)
+        unusable = credentials.type_problem(self.observed, plan)
+        if unusable is not None:
+            raise SpecError.one(f"{self.field}.credentialsSecretName", unusable)
+        password, rotation = credentials.resolve(self.observed, plan, self.field)
+        secret_type = credentials.secret_type(self.observed)
         return self.emit(
             CREDENTIALS,
-            credentials.secret_manifest(plan, password),
+            credentials.secret_manifest(plan, password, secret_type=secret_type, rotation=rotation),
             objects.CREATED,
-            waiting=f"credentials Secret {plan.secret} to be created",
+            waiting=lambda: credentials.waiting(plan, self.observed),
         )
 
     def _object_store(self) -> bool:
@@ -96,13 +103,13 @@ class DatabaseComposer(Composer):
         if store is None:
             # Not (or no longer) backing up to an object store: keep what holds its retention.
             self.keep(OBJECT_STORE_SECRET, objects.CREATED)
-            self.keep(OBJECT_STORE, objects.CREATED)
+            self.keep(OBJECT_STORE, objects.CREATED_WATCHED)
             return True
         self._object_store_secret(store)
         store_ready = self.emit(
             OBJECT_STORE,
             manifests.object_store_manifest(self.plan, store),
-            objects.CREATED,
+            objects.CREATED_WATCHED,
             waiting=f"ObjectStore {names.object_store_name(self.plan.cluster)} to be created",
         )
         return store_ready and self.observed.is_ready(OBJECT_STORE_SECRET)
@@ -117,10 +124,16 @@ class DatabaseComposer(Composer):
             self.keep(OBJECT_STORE_SECRET, objects.CREATED)
         else:
             ref = store.credentials
-            self.wait(
+            what = (
                 f"object store credentials Secret {ref.namespace}/{ref.name} with keys "
                 f"{ref.accessKeyIdKey} and {ref.secretAccessKeyKey} (platform input backup.objectStore.credentials)"
             )
+            if admin == [] and self.observed.answered_by_1_20(S3_SECRET):
+                command = kubectl_label(
+                    "secret", ref.name, ref.namespace, {OBJECT_STORE_CREDENTIALS: label_value(ref.name)}
+                )
+                what += f"; Crossplane 1.20 finds it only by its label: {command}"
+            self.wait(what)
 
     def _cluster(self, *, prerequisites_ready: bool) -> None:
         plan, observed = self.plan, self.observed
@@ -153,24 +166,41 @@ class DatabaseComposer(Composer):
     def _scheduled_backup(self, *, cluster_ready: bool) -> None:
         plan, exists = self.plan, self.observed.has(SCHEDULED_BACKUP)
         if plan.backup.method != "none":
+            # backup.enabled false suspends the schedule and nothing else: the
+            # Cluster keeps archiving WAL, and retention keeps running (the plugin's
+            # only where it is enabled in the Cluster: plugin-barman-cloud
+            # internal/cnpgi/instance/retention.go). CNPG skips a suspended
+            # ScheduledBackup, its immediate backup included
+            # (internal/controller/scheduledbackup_controller.go).
             if cluster_ready or exists:
-                manifest = manifests.scheduled_backup_manifest(plan, plan.backup.method, suspend=False)
+                manifest = manifests.scheduled_backup_manifest(plan, plan.backup.method, suspend=plan.backup.suspended)
                 self.emit(SCHEDULED_BACKUP, manifest, objects.CREATED)
             return
         if exists:
-            # Backups switched off: suspend the schedule, keep the resource.
+            # method none: suspend the schedule, keep the resource.
             before = dig(self.observed.manifest(SCHEDULED_BACKUP), "spec", "method")
             method = "objectStore" if before == "plugin" else "volumeSnapshot"
             manifest = manifests.scheduled_backup_manifest(plan, method, suspend=True)
             self.emit(SCHEDULED_BACKUP, manifest, objects.CREATED)
 
     def _retention(self, *, cluster_ready: bool) -> None:
+        """The snapshot retention job: once it exists it keeps pruning, whatever the claim does later.
+
+        Suspended schedules, a switch to another method, or a deleted claim whose
+        backups outlive it: the snapshot Backups it already made are still pruned
+        (never the newest). So with deletionPolicy Delete and backups kept, the
+        job's Objects are orphaned, not deleted, with the claim.
+        """
         plan = self.plan
         active = plan.backup.method == "volumeSnapshot"
         exists = self.observed.has(PRUNE_CRON_JOB)
         if not ((active and cluster_ready) or exists):
             return
-        self.emit(PRUNE_SERVICE_ACCOUNT, manifests.prune_service_account_manifest(plan), objects.CREATED)
-        self.emit(PRUNE_ROLE, manifests.prune_role_manifest(plan), objects.CREATED)
-        self.emit(PRUNE_ROLE_BINDING, manifests.prune_role_binding_manifest(plan), objects.CREATED)
-        self.emit(PRUNE_CRON_JOB, manifests.prune_cron_job_manifest(plan, suspend=not active), objects.CREATED)
+        policy: objects.DeletionPolicy = "Delete" if plan.backup.delete_with_claim else "Orphan"
+        for key, manifest in (
+            (PRUNE_SERVICE_ACCOUNT, manifests.prune_service_account_manifest(plan)),
+            (PRUNE_ROLE, manifests.prune_role_manifest(plan)),
+            (PRUNE_ROLE_BINDING, manifests.prune_role_binding_manifest(plan)),
+            (PRUNE_CRON_JOB, manifests.prune_cron_job_manifest(plan, suspend=False)),
+        ):
+            self.emit(key, manifest, objects.CREATED, deletion_policy=policy)

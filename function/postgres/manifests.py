@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from function import keys, names
+from function import keys, labels, names
 from function.observed import dig
 from function.outcome import Requirement
 from function.postgres.plan import DatabasePlan, ObjectStorePlan
@@ -41,9 +41,19 @@ def _backup_configuration(plan: DatabasePlan) -> dict:
     if plan.backup.method == "volumeSnapshot":
         # Snapshots are owned by their Backup: when retention deletes a Backup,
         # its VolumeSnapshot goes too (and with Longhorn `bak`, the NFS copy).
-        return {
-            "backup": {"volumeSnapshot": {"className": plan.backup.snapshot_class, "snapshotOwnerReference": "backup"}}
-        }
+        snapshot: dict = {"className": plan.backup.snapshot_class, "snapshotOwnerReference": "backup"}
+        if plan.wal_storage is not None:
+            # Cold backups with a separate WAL volume. CNPG snapshots the volumes one
+            # after the other (pkg/reconciler/backup/volumesnapshot/reconciler.go,
+            # createSnapshotPVCGroupStep), and without a WAL archive a snapshot restore
+            # writes no backup_label (pkg/management/postgres/restore.go RestoreSnapshot
+            # returns before it when recovery has no `source`): a hot restore would be
+            # crash recovery across two volumes snapshotted at different moments. CNPG
+            # recommends cold snapshots (docs/src/appendixes/backup_volumesnapshot.md,
+            # "Hot and cold backups"); the instance stops only until the snapshots are
+            # provisioned, not during the upload.
+            snapshot["online"] = False
+        return {"backup": {"volumeSnapshot": snapshot}}
     if plan.backup.method == "objectStore":
         return {
             "plugins": [
@@ -130,17 +140,20 @@ def database_manifest(plan: DatabasePlan, before: dict | None) -> dict:
 
 PRUNE_SCHEDULE = "30 4 * * *"  # a Kubernetes CronJob: five fields, daily at 04:30
 
-# POSIX sh + kubectl. Deletes this cluster's scheduled Backups (completed or
-# failed) whose end is older than the retention, never the newest completed one.
+# POSIX sh + kubectl. Deletes this cluster's scheduled snapshot Backups
+# (completed or failed) whose end is older than the retention, never the newest
+# completed one. Only method volumeSnapshot: after a switch to objectStore the
+# ScheduledBackup (same name, same label) makes plugin Backups, which the
+# object store's own retention prunes; this job keeps pruning the snapshots.
 PRUNE_SCRIPT = r"""set -eu
 now=$(date -u +%s)
 cutoff=$(date -u -d "@$((now - RETENTION_DAYS * 86400))" +%Y-%m-%dT%H:%M:%SZ)
 kubectl get backups.postgresql.cnpg.io -n "$NAMESPACE" -l "cnpg.io/scheduled-backup=$SCHEDULED_BACKUP" \
-  -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.status.phase}{"\t"}{.status.stoppedAt}{"\t"}{.metadata.creationTimestamp}{"\n"}{end}' \
+  -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.status.phase}{"\t"}{.status.stoppedAt}{"\t"}{.metadata.creationTimestamp}{"\t"}{.spec.method}{"\n"}{end}' \
   > "$HOME/backups"
-keep=$(awk -F '\t' '$2 == "completed" { print ($3 != "" ? $3 : $4) "\t" $1 }' "$HOME/backups" | sort | tail -n 1 | cut -f 2)
+keep=$(awk -F '\t' '$5 == "volumeSnapshot" && $2 == "completed" { print ($3 != "" ? $3 : $4) "\t" $1 }' "$HOME/backups" | sort | tail -n 1 | cut -f 2)
 awk -F '\t' -v cutoff="$cutoff" -v keep="$keep" \
-  '($2 == "completed" || $2 == "failed") && $1 != keep && ($3 != "" ? $3 : $4) < cutoff { print $1 }' "$HOME/backups" |
+  '$5 == "volumeSnapshot" && ($2 == "completed" || $2 == "failed") && $1 != keep && ($3 != "" ? $3 : $4) < cutoff { print $1 }' "$HOME/backups" |
 while read -r name; do
   echo "deleting Backup $name (older than $RETENTION_DAYS days)"
   kubectl delete backups.postgresql.cnpg.io -n "$NAMESPACE" "$name" --wait=false
@@ -154,15 +167,20 @@ def scheduled_backup_manifest(
 ) -> dict:
     """The ScheduledBackup. Its method is always explicit (CNPG defaults to barmanObjectStore).
 
-    With deletionPolicy Retain the Backups belong to nobody, so they outlive the
-    claim and the cluster; with Delete they belong to the Cluster and go with it.
+    The Backups belong to nobody, so they outlive the claim and the cluster,
+    unless the claim asks for exactly that (deletionPolicy Delete and
+    backup.deleteWithClaim): then they belong to the Cluster and go with it
+    (internal/controller/scheduledbackup_controller.go, backupOwnerReference),
+    and with them their snapshots (snapshotOwnerReference: backup) and, through
+    the class's deletionPolicy Delete, Longhorn's copies on the NFS server
+    (longhorn-manager csi/controller_server.go DeleteSnapshot deletes the backup).
     """
     spec: dict = {
         "cluster": {"name": plan.cluster},
         "schedule": plan.backup.schedule,
         "immediate": True,
         "suspend": suspend,
-        "backupOwnerReference": "cluster" if plan.deletion_policy == "Delete" else "none",
+        "backupOwnerReference": "cluster" if plan.backup.delete_with_claim else "none",
     }
     if method == "objectStore":
         spec["method"] = "plugin"
@@ -184,7 +202,9 @@ def scheduled_backup_manifest(
 def s3_requirement(store: ObjectStorePlan) -> Requirement:
     """The admin's object store credentials, named by the platform input."""
     ref = store.credentials
-    return Requirement(keys.S3_SECRET, "v1", "Secret", ref.name, ref.namespace)
+    # Crossplane 1.20 cannot get a Secret by name: it lists Secrets by this label, which the admin puts on.
+    selector = {labels.OBJECT_STORE_CREDENTIALS: labels.value(ref.name)}
+    return Requirement(keys.S3_SECRET, "v1", "Secret", ref.name, ref.namespace, labels=selector)
 
 
 def s3_secret_manifest(plan: DatabasePlan, store: ObjectStorePlan, admin_secret: dict) -> dict | None:

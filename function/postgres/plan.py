@@ -17,18 +17,29 @@ import dataclasses
 import re
 from typing import Literal
 
-from function import names, quantity
+from function import extensions, names, quantity
+from function.api.common import Resources
 from function.api.platform import NFSTarget, PlatformDefaults, S3Credentials
-from function.api.postgres import BackupMethod, PostgresDatabaseSpec
+from function.api.postgres import (
+    MAX_INSTANCES,
+    SUPPORTED_VERSIONS,
+    BackupMethod,
+    PostgresDatabaseSpec,
+    Storage,
+    postgres_size,
+)
 from function.errors import Problem, SpecError, show
 from function.inputs import Identity
-from function.keys import CLUSTER
+from function.keys import CLUSTER, LIVE_CLUSTER, RESTORE_BACKUP
 from function.objects import DeletionPolicy
-from function.observed import Observed, dig
+from function.observed import Observed, as_int, dig
+from function.outcome import Requirement
 
 PORT = 5432
 # Upgrading in place is possible to this major version or later (CloudNativePG's rule).
 IN_PLACE_UPGRADE_MIN = 16
+# Majors past their end of life (PostgreSQL's versioning policy): refused for new clusters.
+END_OF_LIFE = {14: "2026-11-12"}
 
 _TAG_MAJOR = re.compile(r":(\d+)")
 
@@ -68,7 +79,9 @@ class RestorePlan:
 class BackupPlan:
     """Scheduled backups: how, when, how long they are kept, and where they end up."""
 
-    method: BackupMethod  # effective: none when backups are off
+    method: BackupMethod  # none: no backup configuration at all
+    suspended: bool  # backup.enabled false: the schedule is suspended, nothing else changes
+    delete_with_claim: bool  # the Backups belong to the Cluster and go with it
     schedule: str
     retention_days: int
     snapshot_class: str
@@ -109,6 +122,8 @@ class DatabasePlan:
     backup: BackupPlan
     restore: RestorePlan | None
     deletion_policy: Literal["Retain", "Delete"]
+    # spec.credentials.rotation: the password rotation asked for (None: keep the password).
+    rotation: int | None = None
 
     @property
     def host(self) -> str:
@@ -199,9 +214,87 @@ def _names(
     return found, problems
 
 
+# The labels of every Cluster the function composes (`DatabasePlan.labels("database")`) that Crossplane 1.20
+# lists it by; the kind tells it from the Database of the same name and labels.
+_CLUSTER_LABELS = ("app.kubernetes.io/managed-by", "app.kubernetes.io/instance", "app.kubernetes.io/component")
+
+
+def adoption_requirement(plan: DatabasePlan) -> Requirement:
+    """Ask Crossplane for a live Cluster of the claim's cluster name, while the function has composed none.
+
+    A claim re-created after a Retain delete (or pointed at an existing cluster) finds its running
+    cluster this way, and `plan_database` takes it as what exists (`_adopted`).
+    """
+    labels = {key: plan.labels("database")[key] for key in _CLUSTER_LABELS}
+    return Requirement(LIVE_CLUSTER, "postgresql.cnpg.io/v1", "Cluster", plan.cluster, plan.namespace, labels=labels)
+
+
+def _adopted(observed: Observed, found: _Names, namespace: str) -> dict | None:
+    """The live CNPG Cluster of this name, when the function has not composed one: it is adopted, not replaced."""
+    if observed.has(CLUSTER):
+        return None
+    observed.ask(LIVE_CLUSTER, found.cluster, namespace)  # as adoption_requirement asks for it
+    return next(iter(observed.required(LIVE_CLUSTER) or ()), None)
+
+
+def _existing(observed: Observed) -> dict | None:
+    """The cluster as it exists: as the function composed it, else the live one being adopted (`_adopted`)."""
+    if observed.has(CLUSTER):
+        return observed.manifest(CLUSTER)
+    try:
+        return next(iter(observed.required(LIVE_CLUSTER) or ()), None)
+    except LookupError:  # not asked: nothing is being adopted
+        return None
+
+
+def _foreign_cluster_problems(live: dict, found: _Names, namespace: str, field: str) -> list[Problem]:
+    """A live Cluster the function did not make is not taken over by naming it."""
+    labels = dig(live, "metadata", "labels") or {}
+    if labels.get("app.kubernetes.io/managed-by") == "function-tau":
+        return []
+    return [
+        Problem(
+            f"{field}.instance.name",
+            f"CNPG Cluster {show(found.cluster)} already exists in namespace {show(namespace)} and was not made by "
+            "function-tau; choose another instance.name, or, to hand it over on purpose (the claim then manages "
+            f"it), label it: kubectl label clusters.postgresql.cnpg.io {found.cluster} -n {namespace} "
+            "app.kubernetes.io/managed-by=function-tau",
+        )
+    ]
+
+
+def _with_existing_defaults(spec: PostgresDatabaseSpec, live: dict) -> PostgresDatabaseSpec:
+    """`spec`, with what it leaves out taken from the existing cluster instead of the platform's defaults.
+
+    The platform's defaults apply when a cluster is created; afterwards a field the claim leaves out
+    keeps what the cluster has (as the version does, `_version`). So a claim re-applied after a Retain
+    delete with `spec: {}` changes nothing about the running database it adopts, not its instances nor
+    its volumes, and neither does the next reconcile. What a claim states is checked against the
+    cluster by the same rules as any change.
+    """
+    instance, update = spec.instance, {}
+    count = as_int(dig(live, "spec", "instances"))
+    if instance.instances is None and count is not None and 1 <= count <= MAX_INSTANCES:
+        update["instances"] = count
+    for name, current in (("storage", instance.storage), ("walStorage", instance.walStorage)):
+        volume = dig(live, "spec", name)
+        if not isinstance(volume, dict) or not quantity.is_quantity(volume.get("size")):
+            continue
+        live_class = volume.get("storageClass") if isinstance(volume.get("storageClass"), str) else None
+        if current is None:
+            update[name] = Storage(size=volume["size"], storageClass=live_class)
+        else:
+            update[name] = current.model_copy(
+                update={"size": current.size or volume["size"], "storageClass": current.storageClass or live_class}
+            )
+    if not update:
+        return spec
+    return spec.model_copy(update={"instance": instance.model_copy(update=update)})
+
+
 def _unchanged_problems(observed: Observed, found: _Names, field: str) -> list[Problem]:
     """Identity fields of an existing cluster cannot change; say so instead of making a second cluster."""
-    before = observed.manifest(CLUSTER)
+    before = _existing(observed)
     if before is None:
         return []
     bootstrap = dig(before, "spec", "bootstrap") or {}
@@ -239,7 +332,7 @@ def _storage(
         else None
     )
     problems: list[Problem] = []
-    before = observed.manifest(CLUSTER)
+    before = _existing(observed)
     if before is None:
         return storage, wal_storage, problems
     for name, old, new in (
@@ -261,12 +354,10 @@ def _storage(
     return storage, wal_storage, problems
 
 
-def _version_problems(observed: Observed, version: int, field: str) -> list[Problem]:
+def _version_problems(old: int, version: int, name: str) -> list[Problem]:
     """PostgreSQL can be upgraded in place (to 16 or later), never downgraded."""
-    old = _major_of(dig(observed.manifest(CLUSTER), "spec", "imageName"))
-    if old is None or old == version:
+    if old == version:
         return []
-    name = f"{field}.instance.version"
     if version < old:
         return [
             Problem(name, f"{version} is lower than the running major version {old}; PostgreSQL cannot be downgraded")
@@ -278,18 +369,117 @@ def _version_problems(observed: Observed, version: int, field: str) -> list[Prob
     return []
 
 
-def _extension_problems(spec: PostgresDatabaseSpec, platform: PlatformDefaults, field: str) -> list[Problem]:
-    allowed = platform.postgres.allowedExtensions
-    if allowed is None:
-        return []
-    return [
-        Problem(
-            f"{field}.extensions[{index}]",
-            f"{show(extension)} is not allowed on this platform; allowed: {', '.join(allowed) or 'none'}",
+def _source_major(spec: PostgresDatabaseSpec, observed: Observed, namespace: str) -> int | None:
+    """The major version the restore's source Backup was taken with, while the cluster does not exist yet.
+
+    CNPG records it on every Backup before the backup starts (BackupStatus.MajorVersion,
+    api/v1/backup_types.go; internal/controller/backup_controller.go reconcileMajorVersion,
+    v1.30.0); a Backup from an operator that did not record it has none.
+    """
+    if spec.restore is None or observed.has(CLUSTER):
+        return None
+    observed.ask(RESTORE_BACKUP, spec.restore.backupName, namespace)  # as restore.requirement asks for it
+    found = observed.required(RESTORE_BACKUP)
+    major = as_int(dig(found[0], "status", "majorVersion")) if found else None
+    return major or None
+
+
+def _version(
+    spec: PostgresDatabaseSpec, platform: PlatformDefaults, observed: Observed, field: str, namespace: str
+) -> tuple[int, list[Problem]]:
+    """The PostgreSQL major: the claim's; else the running cluster's; else the restored backup's; else the platform's.
+
+    PostgreSQL refuses a data directory of another major version (miscinit.c
+    ValidatePgVersion: "database files are incompatible with server"), and
+    CNPG does not check a recovery source's major (it only skips snapshot
+    backups of another major when it picks one itself: pkg/reconciler/
+    persistentvolumeclaim/storagesource.go), so a restore takes the source's
+    major and refuses another. The platform's default applies when a cluster
+    is created: changing it later upgrades no running cluster. A new cluster on
+    a major past its end of life is refused; an existing one, or a restore of
+    its backup (disaster recovery must work), is kept with a warning condition.
+    """
+    name = f"{field}.instance.version"
+    explicit = spec.instance.version
+    running = _major_of(dig(_existing(observed), "spec", "imageName"))
+    if running is not None:
+        version = explicit or running
+        return version, _version_problems(running, version, name)
+    source = _source_major(spec, observed, namespace)
+    if source is not None:
+        if explicit is not None and explicit != source:
+            backup = spec.restore.backupName if spec.restore else ""
+            problem = (
+                f"{explicit} differs from {source}, the major version Backup {show(backup)} was taken with; "
+                f"PostgreSQL cannot start on another major version's data: leave instance.version out (the restore "
+                f"takes {source}) or set it to {source}, and upgrade once the database is restored"
+            )
+            return explicit, [Problem(name, problem)]
+        return source, []
+    version = explicit or platform.postgres.version
+    if version in END_OF_LIFE and spec.restore is None:
+        supported = [v for v in SUPPORTED_VERSIONS if v not in END_OF_LIFE]
+        origin = "" if explicit else " (the platform's default version)"
+        problem = (
+            f"{version}{origin} reached end of life on {END_OF_LIFE[version]}; new clusters need "
+            f"{supported[0]} to {supported[-1]}"
         )
-        for index, extension in enumerate(spec.extensions)
-        if extension not in allowed
-    ]
+        return version, [Problem(name, problem)]
+    return version, []
+
+
+def _resources(spec: PostgresDatabaseSpec, platform: PlatformDefaults, field: str) -> tuple[Resources, list[Problem]]:
+    """The instances' resources: the claim's, else the platform's default (as a whole, never merged).
+
+    Without resources CNPG's pods run BestEffort, first to be evicted; CNPG
+    recommends memory requests equal to limits (docs/src/resource_management.md,
+    v1.30.0), which the platform's default follows. CNPG's webhook refuses a
+    memory request below shared_buffers: the claim's own resources are checked
+    by the model, the platform's here.
+    """
+    if spec.instance.resources is not None:
+        return spec.instance.resources, []
+    resources = platform.postgres.resources
+    raw = spec.instance.parameters.get("shared_buffers")
+    request = resources.requests.memory if resources.requests else None
+    size = postgres_size(raw) if raw is not None else None
+    if size is not None and request is not None and size > quantity.parse(request):
+        problem = (
+            f"parameters.shared_buffers {show(raw)} is more than the platform's default memory request "
+            f"{show(request)}; set instance.resources (the memory request must cover shared_buffers)"
+        )
+        return resources, [Problem(f"{field}.instance.resources", problem)]
+    return resources, []
+
+
+def _extension_problems(
+    spec: PostgresDatabaseSpec, platform: PlatformDefaults, version: int, field: str
+) -> list[Problem]:
+    """Extensions the image does not ship never apply (the Database stays `applied: false`): refuse them.
+
+    The platform input's allowedExtensions, when set, is the list: a custom image
+    lists what it ships (see `function.extensions` for the standard image's).
+    """
+    allowed = platform.postgres.allowedExtensions
+    defaults = platform.postgres
+    if allowed is not None:
+        available = sorted(allowed)
+        why = "allowed on this platform (the platform input's postgres.allowedExtensions)"
+    else:
+        available = sorted(extensions.shipped(version, defaults.imageSuffix))
+        why = (
+            f"shipped by the image {_image(platform, version)} (a platform admin with a custom image lists "
+            "its extensions in the platform input's postgres.allowedExtensions)"
+        )
+    unknown = [(index, extension) for index, extension in enumerate(spec.extensions) if extension not in available]
+    if not unknown:
+        return []
+    listed = f"available: {', '.join(available) or 'none'}"
+    if len(unknown) == 1:
+        index, extension = unknown[0]
+        return [Problem(f"{field}.extensions[{index}]", f"{show(extension)} is not {why}; {listed}")]
+    named = ", ".join(f"{show(extension)} ([{index}])" for index, extension in unknown)
+    return [Problem(f"{field}.extensions", f"{named} are not {why}; {listed}")]
 
 
 def _object_store(
@@ -338,12 +528,27 @@ def plan_database(
     """
     problems = identity.namespace_problems(spec.namespace, f"{field}.namespace")
     found, name_problems = _names(spec, identity, field, check_length=not problems)
+    adopted = _adopted(observed, found, identity.namespace)
+    if adopted is not None:
+        problems += _foreign_cluster_problems(adopted, found, identity.namespace, field)
+    existing = _existing(observed)
+    if existing is not None:
+        spec = _with_existing_defaults(spec, existing)
     problems += name_problems + _unchanged_problems(observed, found, field)
-    version = spec.instance.version or platform.postgres.version
-    problems += _version_problems(observed, version, field)
+    version, version_problems = _version(spec, platform, observed, field, identity.namespace)
+    problems += version_problems
+    resources, resource_problems = _resources(spec, platform, field)
+    problems += resource_problems
     storage, wal_storage, storage_problems = _storage(spec, platform, observed, field)
-    problems += storage_problems + _extension_problems(spec, platform, field)
-    method: BackupMethod = (spec.backup.method or platform.backup.method) if spec.backup.enabled else "none"
+    problems += storage_problems + _extension_problems(spec, platform, version, field)
+    method: BackupMethod = spec.backup.method or platform.backup.method
+    if spec.backup.deleteWithClaim and spec.deletionPolicy != "Delete":
+        problems.append(
+            Problem(
+                f"{field}.backup.deleteWithClaim",
+                "true needs deletionPolicy: Delete; with Retain deleting the claim deletes nothing, backups included",
+            )
+        )
     object_store = None
     if method == "objectStore":
         object_store, store_problems = _object_store(platform, identity, field)
@@ -362,11 +567,13 @@ def plan_database(
         image=_image(platform, version),
         storage=storage,
         wal_storage=wal_storage,
-        resources=spec.instance.resources.manifest() if spec.instance.resources else {},
+        resources=resources.manifest(),
         parameters=dict(sorted(spec.instance.parameters.items())),
         extensions=tuple(spec.extensions),
         backup=BackupPlan(
             method=method,
+            suspended=not spec.backup.enabled,
+            delete_with_claim=spec.backup.deleteWithClaim and spec.deletionPolicy == "Delete",
             schedule=spec.backup.schedule or platform.backup.schedule,
             retention_days=spec.backup.retentionDays or platform.backup.retentionDays,
             snapshot_class=platform.backup.volumeSnapshot.className,
@@ -376,4 +583,5 @@ def plan_database(
         ),
         restore=RestorePlan(spec.restore.backupName, spec.restore.pointInTime) if spec.restore else None,
         deletion_policy=spec.deletionPolicy,
+        rotation=spec.credentials.rotation,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from function import labels as lookup_labels
 from function import names, timestamps
 from function.errors import SpecError, show
 from function.keys import CLUSTER, RESTORE_BACKUP
@@ -38,7 +39,10 @@ def requirement(plan: DatabasePlan) -> Requirement | None:
     """The source Backup, while a restoring cluster has not been created yet."""
     if plan.restore is None:
         return None
-    return Requirement(RESTORE_BACKUP, manifests.CNPG_API_VERSION, "Backup", plan.restore.backup_name, plan.namespace)
+    name = plan.restore.backup_name
+    # Crossplane 1.20 cannot get a Backup by name: it lists Backups by this label, which the user puts on.
+    selector = {lookup_labels.BACKUP: lookup_labels.value(name)}
+    return Requirement(RESTORE_BACKUP, manifests.CNPG_API_VERSION, "Backup", name, plan.namespace, labels=selector)
 
 
 def _from_snapshot(plan: DatabasePlan, restore: RestorePlan, backup: dict, field: str) -> Bootstrap:
@@ -87,11 +91,26 @@ def _from_object_store(plan: DatabasePlan, restore: RestorePlan, backup: dict, f
             "creates; both would archive WAL to the same place. Restore into a claim with another name "
             "(or set instance.name)",
         )
-    target: dict = {}
+    # Pinned to the Backup (backupID picks the base backup), and stopping where
+    # asked: at pointInTime, or else as soon as the backup is consistent
+    # (targetImmediate). backupID alone writes no recovery target (CNPG
+    # api/v1/cluster_funcs.go RecoveryTarget.BuildPostgresOptions, appended by
+    # pkg/management/postgres/restore.go writeCustomRestoreWalConfig; the plugin's
+    # restore config has only restore_command: plugin-barman-cloud
+    # internal/cnpgi/restore/restore.go getRestoreWalConfig), so PostgreSQL would
+    # replay the whole WAL archive, past the chosen backup. CNPG's webhook wants
+    # backupID with targetImmediate (internal/webhook/v1/cluster_webhook.go).
     backup_id = dig(backup, "status", "backupId")
-    if isinstance(backup_id, str) and backup_id:
-        target["backupID"] = backup_id
-    if restore.point_in_time:
+    if not isinstance(backup_id, str) or not backup_id:
+        raise SpecError.one(
+            f"{field}.backupName",
+            f"Backup {show(restore.backup_name)} has no status.backupId, so the restore cannot be pinned to it; "
+            "choose a backup the Barman Cloud plugin completed",
+        )
+    target: dict = {"backupID": backup_id}
+    if not restore.point_in_time:
+        target["targetImmediate"] = True
+    else:
         stopped = timestamps.parse(dig(backup, "status", "stoppedAt"))
         wanted = timestamps.parse(restore.point_in_time)
         if stopped and wanted and wanted < stopped:
@@ -106,9 +125,8 @@ def _from_object_store(plan: DatabasePlan, restore: RestorePlan, backup: dict, f
         "database": plan.database,
         "owner": plan.owner,
         "secret": {"name": plan.secret},
+        "recoveryTarget": target,
     }
-    if target:
-        recovery["recoveryTarget"] = target
     external = [
         {
             "name": RECOVERY_SOURCE,
@@ -137,7 +155,22 @@ def bootstrap(plan: DatabasePlan, observed: Observed, field: str) -> Bootstrap:
     restore = plan.restore
     if restore is None:
         return Bootstrap(bootstrap=manifests.initdb(plan))
-    return _from_backup(plan, restore, observed.required(RESTORE_BACKUP), field)
+    found = observed.required(RESTORE_BACKUP)
+    if found == [] and observed.answered_by_1_20(RESTORE_BACKUP):
+        return Bootstrap(waiting=_not_found_on_1_20(plan, restore))
+    return _from_backup(plan, restore, found, field)
+
+
+def _not_found_on_1_20(plan: DatabasePlan, restore: RestorePlan) -> str:
+    """Crossplane 1.20 finds a Backup only by its label: say how to put it on."""
+    name = restore.backup_name
+    command = lookup_labels.kubectl_label(
+        "backup.postgresql.cnpg.io", name, plan.namespace, {lookup_labels.BACKUP: lookup_labels.value(name)}
+    )
+    return (
+        f"Backup {name} in namespace {plan.namespace} (not found; Crossplane 1.20 finds a Backup only by its "
+        f"label: {command})"
+    )
 
 
 def _from_backup(plan: DatabasePlan, restore: RestorePlan, found: list[dict] | None, field: str) -> Bootstrap:

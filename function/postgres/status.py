@@ -6,15 +6,27 @@ status field or a condition message.
 
 from __future__ import annotations
 
+from function import names
 from function.api.postgres import DatabaseStatus
 from function.keys import CLUSTER, DATABASE, OBJECT_STORE, SCHEDULED_BACKUP
-from function.observed import Observed, as_int, dig
+from function.observed import Observed, as_int, condition, dig
 from function.outcome import Condition, Outcome, waiting
-from function.postgres.plan import PORT, DatabasePlan
+from function.postgres.plan import END_OF_LIFE, IN_PLACE_UPGRADE_MIN, PORT, DatabasePlan
 
 # Condition types on the composite and its claim (Crossplane owns Ready and Synced).
 DATABASE_READY = "DatabaseReady"
 BACKUP_READY = "BackupReady"
+VERSION_SUPPORTED = "VersionSupported"
+
+# What CNPG's webhook says when the operator started before the CSI snapshot CRDs
+# existed (internal/webhook/v1/scheduledbackup_webhook.go; the CRD is looked for
+# once, at start: pkg/utils/discovery.go DetectVolumeSnapshotExist).
+_MISSING_SNAPSHOT_CRD = "missing VolumeSnapshot CRD"
+RESTART_OPERATOR = (
+    "CloudNativePG looks for the CSI snapshot CRDs only when it starts: install them (and the snapshot "
+    "controller), then restart the CNPG operator: kubectl rollout restart deployment -n cnpg-system "
+    "cnpg-cloudnative-pg"
+)
 
 
 def _backup_times(plan: DatabasePlan, observed: Observed) -> tuple[str | None, str | None]:
@@ -55,10 +67,71 @@ def database_status(plan: DatabasePlan, observed: Observed, outcome: Outcome) ->
     return status.model_dump(exclude_none=True)
 
 
+def _refused(observed: Observed) -> str | None:
+    """Why provider-kubernetes could not apply the ScheduledBackup (a webhook's refusal), if it could not."""
+    synced = condition(observed.get(SCHEDULED_BACKUP), "Synced")
+    if synced is None or synced.get("status") != "False" or not synced.get("message"):
+        return None
+    message = str(synced["message"])
+    return message + (f"; {RESTART_OPERATOR}" if _MISSING_SNAPSHOT_CRD in message else "")
+
+
+def _failures(observed: Observed) -> list[tuple[str, str]]:
+    """(reason, message) for what CNPG reports failing on the Cluster, in CNPG's words.
+
+    ContinuousArchiving: every WAL archive attempt sets it, through the plugin
+    too (internal/cmd/manager/walarchive/cmd.go → pkg/management/postgres/
+    webserver/local.go setWALArchiveStatusCondition); a failing archive keeps
+    WAL on the volume until it fills. LastBackupSucceeded: set False with the
+    error when a backup fails (pkg/resources/status/backup.go FlagBackupAsFailed;
+    plugin backups: pkg/management/postgres/webserver/plugin_backup.go).
+    """
+    cluster = {"status": observed.live_at(CLUSTER, "status")}
+    found = []
+    archiving = condition(cluster, "ContinuousArchiving")
+    if archiving is not None and archiving.get("status") == "False":
+        found.append(
+            (
+                "ArchivingFailing",
+                f"WAL archiving is failing ({archiving.get('message') or 'no reason given'}): WAL piles up on the "
+                "volume until it works again",
+            )
+        )
+    last = condition(cluster, "LastBackupSucceeded")
+    if last is not None and last.get("status") == "False" and last.get("reason") == "LastBackupFailed":
+        found.append(("BackupFailed", f"the last backup failed ({last.get('message') or 'no reason given'})"))
+    return found
+
+
+def _left_behind(plan: DatabasePlan, observed: Observed) -> str | None:
+    """Backups of a method the claim switched away from that nothing prunes any more, if any.
+
+    Snapshot Backups keep being pruned by the retention job. An object store's
+    retention runs only while the Cluster archives to it (plugin-barman-cloud
+    internal/cnpgi/instance/retention.go skips a cluster without the plugin).
+    """
+    store = observed.manifest(OBJECT_STORE)
+    if plan.backup.method == "objectStore" or store is None:
+        return None
+    path = dig(store, "spec", "configuration", "destinationPath")
+    return (
+        f"the objectStore backups in {path}/{plan.cluster} are no longer pruned (Barman Cloud prunes only while "
+        "the cluster archives there): remove them once you no longer need them, as the usage guide says"
+    )
+
+
 def _backup_condition(plan: DatabasePlan, observed: Observed) -> Condition:
     if plan.backup.method == "none":
         return Condition(
             type=BACKUP_READY, status=False, reason="Disabled", message="backups are disabled for this database"
+        )
+    refused = _refused(observed)
+    if refused:
+        return Condition(
+            type=BACKUP_READY,
+            status=False,
+            reason="ScheduleRefused",
+            message=f"the ScheduledBackup {names.scheduled_backup_name(plan.cluster)} was refused: {refused}",
         )
     if not observed.is_ready(SCHEDULED_BACKUP):
         return Condition(
@@ -68,6 +141,30 @@ def _backup_condition(plan: DatabasePlan, observed: Observed) -> Condition:
             message="waiting for the cluster before scheduling backups",
         )
     last, _ = _backup_times(plan, observed)
+    left = _left_behind(plan, observed)
+    after = f"; {left}" if left else ""
+    failures = _failures(observed)
+    if failures:
+        message = "; ".join(text for _, text in failures)
+        return Condition(
+            type=BACKUP_READY,
+            status=False,
+            reason=failures[0][0],
+            message=f"{message}; last successful backup: {last or 'none yet'}{after}",
+        )
+    if plan.backup.suspended:
+        going_on = (
+            "WAL archiving and the object store's retention go on"
+            if plan.backup.method == "objectStore"
+            else "retention goes on, never deleting the newest backup"
+        )
+        return Condition(
+            type=BACKUP_READY,
+            status=False,
+            reason="Suspended",
+            message=f"scheduled backups are suspended (backup.enabled: false); {going_on}; "
+            f"last successful backup: {last or 'none yet'}{after}",
+        )
     where = (
         f"Longhorn snapshots to {plan.backup_target}"
         if plan.backup.method == "volumeSnapshot"
@@ -78,12 +175,39 @@ def _backup_condition(plan: DatabasePlan, observed: Observed) -> Condition:
         status=True,
         reason="Scheduled",
         message=f"{where} on '{plan.backup.schedule}', kept {plan.backup.retention_days} days; "
-        f"last successful backup: {last or 'none yet'}",
+        f"last successful backup: {last or 'none yet'}{after}",
+    )
+
+
+def _version_condition(plan: DatabasePlan, observed: Observed) -> Condition | None:
+    """VersionSupported: False on a major past its end of life; sent again (True) once upgraded.
+
+    Crossplane keeps a condition the function no longer sends (crossplane
+    v1.20.11 internal/controller/apiextensions/composite/reconciler.go sets only
+    the conditions returned), so once the composite carries it, it is sent on
+    every reconcile; a composite never on such a major does not get it.
+    """
+    if plan.version in END_OF_LIFE:
+        return Condition(
+            type=VERSION_SUPPORTED,
+            status=False,
+            reason="EndOfLife",
+            message=f"PostgreSQL {plan.version} reached end of life on {END_OF_LIFE[plan.version]} and gets no more "
+            f"fixes; raise instance.version to {IN_PLACE_UPGRADE_MIN} or later (CloudNativePG upgrades in place, "
+            "offline)",
+        )
+    if condition(observed.composite, VERSION_SUPPORTED) is None:
+        return None
+    return Condition(
+        type=VERSION_SUPPORTED,
+        status=True,
+        reason="Supported",
+        message=f"PostgreSQL {plan.version} is supported",
     )
 
 
 def database_conditions(plan: DatabasePlan, observed: Observed, outcome: Outcome) -> list[Condition]:
-    """DatabaseReady and BackupReady."""
+    """DatabaseReady, BackupReady and, on a major past its end of life (or once it was), VersionSupported."""
     if observed.is_ready(CLUSTER) and observed.is_ready(DATABASE) and not outcome.waiting:
         ready = Condition(
             type=DATABASE_READY,
@@ -93,4 +217,5 @@ def database_conditions(plan: DatabasePlan, observed: Observed, outcome: Outcome
         )
     else:
         ready = waiting(DATABASE_READY, outcome.waiting or ["the database"])
-    return [ready, _backup_condition(plan, observed)]
+    version = _version_condition(plan, observed)
+    return [ready, _backup_condition(plan, observed)] + ([version] if version else [])

@@ -15,7 +15,7 @@ import yaml
 
 from function import kinds, names
 from function.api import definitions
-from tests.support.paths import APIS, EXAMPLES
+from tests.support.paths import APIS, APIS_V2, EXAMPLES
 
 HERE = pathlib.Path(__file__).resolve().parent
 MANIFESTS = HERE / "manifests"
@@ -123,11 +123,17 @@ def operator(*, snapshot_class: bool) -> dict:
     return doc
 
 
+# The application's database runs PostgreSQL 16, not the platform's default 15, so the restore shows that a
+# restored cluster takes its backup's major version (issue 10, item 1).
+SOURCE_VERSION = 16
+
+
 def application() -> dict:
     """examples/tauapplication-postgres-example, in the suite's namespace, on the suite's Composition."""
     (doc,) = documents(EXAMPLES / "tauapplication-postgres-example" / "claim.yaml")
     assert doc["metadata"]["name"] == APPLICATION
     doc["metadata"]["namespace"] = NAMESPACE
+    doc["spec"]["database"]["instance"] = {"version": SOURCE_VERSION}
     doc["spec"]["compositionRef"] = {"name": composition_name(definitions.TAU_APPLICATION)}
     return doc
 
@@ -182,3 +188,46 @@ def namespace() -> dict:
 def static_files() -> list[pathlib.Path]:
     """The suite's own manifests (MinIO, the kind registry)."""
     return [MANIFESTS / "minio.yaml", MANIFESTS / "registry.yaml"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The Crossplane 2 APIs (issue #13): installed beside the claims on Crossplane 2.x, then the retained
+# postgres-example taken over by a v2 TauApplication (docs/POSTGRES_USAGE.md, "Migrating from claims").
+
+V2_INSTALL = EXAMPLES / "v2" / "install"
+
+
+def v2_install_files() -> list[pathlib.Path]:
+    """What the Crossplane 2 APIs add to the install: the activation policy and the ClusterProviderConfigs."""
+    return [V2_INSTALL / "06-managed-resource-activation-policy.yaml", V2_INSTALL / "07-cluster-provider-configs.yaml"]
+
+
+def v2_api_files() -> list[pathlib.Path]:
+    """The v2 XRDs (the suite applies copies of the Compositions, with its platform input)."""
+    return [APIS_V2 / k.definition.directory / "definition.yaml" for k in kinds.KINDS]
+
+
+def v2_composition_name(definition: definitions.CompositeDefinition) -> str:
+    """The suite's copy of a v2 Composition."""
+    return f"{definition.v2_plural}-e2e.{definitions.V2_GROUP}"
+
+
+def v2_compositions() -> list[dict]:
+    """Copies of the v2 Compositions with the suite's platform input."""
+    out = []
+    for definition in (definitions.POSTGRES_DATABASE, definitions.TAU_APPLICATION):
+        composition = definition.composition_v2()
+        composition["metadata"]["name"] = v2_composition_name(definition)
+        composition["spec"]["pipeline"][0]["input"] = platform_input()
+        out.append(composition)
+    return out
+
+
+def application_v2() -> dict:
+    """The claim of `application()` as a v2 TauApplication: same name, namespace and spec, the v2 Composition."""
+    claim = application()
+    spec = copy.deepcopy(claim["spec"])
+    spec.pop("compositionRef", None)
+    spec["crossplane"] = {"compositionRef": {"name": v2_composition_name(definitions.TAU_APPLICATION)}}
+    return {"apiVersion": definitions.V2_API_VERSION, "kind": definitions.TAU_APPLICATION.v2_kind,
+            "metadata": copy.deepcopy(claim["metadata"]), "spec": spec}  # fmt: skip

@@ -95,7 +95,7 @@ def test_install_the_apis(kubectl: Kubectl):
 def test_the_operator_becomes_ready(kubectl: Kubectl):
     snapshot_class = kubectl.has_crd(SNAPSHOT_CLASS_CRD)
     kubectl.apply([r.operator(snapshot_class=snapshot_class)])
-    xr = kubectl.wait_condition(f"xcnpgoperator.{definitions.GROUP}", OPERATOR, "Ready", timeout=TIMEOUT * 2)
+    xr = kubectl.wait_condition(f"cnpgoperator.{definitions.GROUP}", OPERATOR, "Ready", timeout=TIMEOUT * 2)
     status = xr["status"]
     assert status["chartVersion"] == "0.29.0" and status["state"] == "deployed", status
     assert status["barmanCloudPlugin"] == {"chartVersion": "0.7.0", "state": "deployed"}, status
@@ -157,6 +157,9 @@ def test_an_on_demand_backup_completes(kubectl: Kubectl):
 def test_restore_the_backup_into_a_new_database_and_read_the_row(kubectl: Kubectl):
     kubectl.apply([r.restored()])
     kubectl.wait_condition("postgresdatabase", r.RESTORED, "Ready", namespace=r.NAMESPACE)
+    # The restored claim names no version: it takes the backup's (16), not the platform's default (15).
+    cluster = kubectl.get("cluster.postgresql.cnpg.io", TARGET["cluster"], r.NAMESPACE) or {}
+    assert cluster["spec"]["imageName"].split(":")[1].startswith(f"{r.SOURCE_VERSION}-"), cluster.get("spec")
     primary = _primary(kubectl, TARGET["cluster"])
     note = kubectl.exec(r.NAMESPACE, primary, "psql", "-d", SOURCE["database"], "-tAc",
                         "select note from e2e_rows where id = 1", container="postgres")  # fmt: skip
@@ -181,9 +184,32 @@ def test_deleting_the_retained_application_keeps_its_data(kubectl: Kubectl):
     assert kubectl.exists("backup.postgresql.cnpg.io", r.BACKUP, r.NAMESPACE)
 
 
+def test_crossplane_2_apis_take_over_the_retained_application_and_its_data(kubectl: Kubectl):
+    """The migration of docs/POSTGRES_USAGE.md: the claim is gone (Retain), a v2 TauApplication adopts its database.
+
+    Crossplane 2.x only: the Crossplane 2 APIs (apis-v2/) are installed beside the claim APIs.
+    """
+    if not kubectl.has_crd(ACTIVATION_POLICY_CRD):
+        pytest.skip("Crossplane 1.20: the Crossplane 2 APIs (XRD v2) need Crossplane 2.x")
+    for path in r.v2_install_files():
+        kubectl.apply(path)
+    for path in r.v2_api_files():
+        kubectl.apply(path)
+    for definition in (k.definition for k in kinds.KINDS):
+        kubectl.wait_condition("compositeresourcedefinition", definition.v2_name, "Established")
+    kubectl.apply(r.v2_compositions())
+    password = kubectl.get("secret", SOURCE["secret"], r.NAMESPACE)["data"]["password"]
+    kubectl.apply([r.application_v2()])
+    xr = kubectl.wait_condition(f"tauapplication.{definitions.V2_GROUP}", r.APPLICATION, "Ready", namespace=r.NAMESPACE)
+    assert xr["status"]["database"]["secretName"] == SOURCE["secret"], xr["status"]
+    assert kubectl.get("secret", SOURCE["secret"], r.NAMESPACE)["data"]["password"] == password
+    assert _psql_url(kubectl, "select note from e2e_rows where id = 1").strip() == ROW  # the data came along
+
+
 def test_deleting_the_restored_database_with_delete_removes_it(kubectl: Kubectl):
-    kubectl.delete("postgresdatabase", r.RESTORED, r.NAMESPACE)
-    kubectl.wait_gone("postgresdatabase", r.RESTORED, r.NAMESPACE)
+    # Fully qualified: with the Crossplane 2 APIs installed, `postgresdatabase` names two kinds.
+    kubectl.delete(f"postgresdatabase.{definitions.GROUP}", r.RESTORED, r.NAMESPACE)
+    kubectl.wait_gone(f"postgresdatabase.{definitions.GROUP}", r.RESTORED, r.NAMESPACE)
     kubectl.wait_gone("cluster.postgresql.cnpg.io", TARGET["cluster"], r.NAMESPACE)
     kubectl.wait_gone("secret", TARGET["secret"], r.NAMESPACE)
     # The source is untouched by the restored claim's deletion.

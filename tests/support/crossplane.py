@@ -135,8 +135,12 @@ def render(  # noqa: PLR0913 - one parameter per `crossplane render` flag
     required: Iterable[dict] = (),
     results: bool = True,
     crossplane_1_20: bool = False,
+    xrd: pathlib.Path | None = None,
 ) -> tuple[int, list[dict], str]:
-    """Run `crossplane render` (the 1.20 CLI with `crossplane_1_20`); returns (exit code, documents, stderr)."""
+    """Run `crossplane render` (the 1.20 CLI with `crossplane_1_20`); returns (exit code, documents, stderr).
+
+    With `xrd`, the CLI applies the XRD's defaults to the composite first (2.x only).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         directory = pathlib.Path(tmp)
         args = [
@@ -155,6 +159,8 @@ def render(  # noqa: PLR0913 - one parameter per `crossplane render` flag
             args += [flag, str(_write(directory, "required.yaml", required))]
         if results:
             args.append("--include-function-results")
+        if xrd is not None:
+            args += ["--xrd", str(xrd)]
         proc = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=REPO, check=False)
     return proc.returncode, [d for d in yaml.safe_load_all(proc.stdout) if d], proc.stderr
 

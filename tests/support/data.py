@@ -33,8 +33,13 @@ S3_SECRET = {
 }
 
 
-def live_secret(password: str, name: str = "shop-postgres-credentials", namespace: str = "shop") -> dict:
-    """A credentials Secret as it exists in the cluster, handed over to function-tau (labelled)."""
+def live_secret(
+    password: str, name: str = "shop-postgres-credentials", namespace: str = "shop", secret_type: str | None = None
+) -> dict:
+    """A credentials Secret as it exists in the cluster, handed over to function-tau (labelled).
+
+    `secret_type`: kubernetes.io/basic-auth unless given (`kubectl create secret generic` makes Opaque).
+    """
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -43,7 +48,7 @@ def live_secret(password: str, name: str = "shop-postgres-credentials", namespac
             "namespace": namespace,
             "labels": {"app.kubernetes.io/managed-by": "function-tau"},
         },
-        "type": "kubernetes.io/basic-auth",
+        "type": secret_type or "kubernetes.io/basic-auth",
         "data": {
             "username": base64.b64encode(b"shop_user").decode(),
             "password": base64.b64encode(password.encode()).decode(),

@@ -67,7 +67,7 @@ def paths() -> list[Path]:
     out.append(Path("postgres-restore", _claim("PostgresDatabase", restore, "restored"), (SNAPSHOT_BACKUP,)))
     operator = {
         "apiVersion": "tau.home.arpa/v1alpha1",
-        "kind": "XCNPGOperator",
+        "kind": "CNPGOperator",
         "metadata": {"name": "cnpg"},
         "spec": {"barmanCloudPlugin": {"enabled": True}, "volumeSnapshotClass": {"create": True},
                  "monitoring": {"podMonitor": True, "grafanaDashboard": True}},

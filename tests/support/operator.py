@@ -9,7 +9,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from function import keys
 from tests.support import function as f
 
-KIND = "XCNPGOperator"
+KIND = "CNPGOperator"
 CERT_MANAGER_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",
     "kind": "CustomResourceDefinition",

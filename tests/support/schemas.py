@@ -19,7 +19,7 @@ import kubernetes_validate.utils
 import referencing
 import yaml
 
-from tests.support.paths import APIS, CRDS, REPO
+from tests.support.paths import APIS, APIS_V2, CRDS, REPO
 
 KUBERNETES_VERSION = "1.33"
 BUILTIN_GROUPS = {
@@ -86,7 +86,7 @@ def _custom_schemas() -> dict[tuple[str, str], dict]:
 @functools.cache
 def _xrd_schemas() -> dict[tuple[str, str], dict]:
     schemas = {}
-    for path in sorted(APIS.rglob("definition.yaml")):
+    for path in [*sorted(APIS.rglob("definition.yaml")), *sorted(APIS_V2.rglob("definition.yaml"))]:
         xrd = yaml.safe_load(path.read_text())
         group = xrd["spec"]["group"]
         for version in xrd["spec"]["versions"]:

@@ -21,6 +21,7 @@ One place for them, so every property test draws from the same generators:
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import os
@@ -32,6 +33,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from function import keys, simulate
+from function import labels as tau_labels
 from function.api.application import TauApplicationSpec
 from function.api.operator import CNPGOperatorSpec
 from function.api.postgres import PostgresDatabaseSpec
@@ -75,7 +77,7 @@ postgres_specs = st.fixed_dictionaries(
             {},
             optional={
                 "instances": st.integers(1, 10),
-                "version": st.integers(14, 18),
+                "version": st.integers(15, 18),  # 14 is past its end of life: refused for new clusters
                 "storage": st.fixed_dictionaries({}, optional={"size": st.sampled_from(["1Gi", "500Mi", 20, "1.5Ti"])}),
                 "walStorage": st.fixed_dictionaries({}, optional={"size": st.sampled_from(["1Gi", "2G"])}),
                 "parameters": st.dictionaries(
@@ -551,7 +553,47 @@ APPLICATION = Kind(
     tuple(APPLICATION_FIELDS + APPLICATION_DATABASE_FIELDS), app_status.APPLICATION_READY, TauApplicationSpec,
 )  # fmt: skip
 OPERATOR = Kind(
-    "XCNPGOperator", None, operator_specs, operator_garbage, OPERATOR_BREAKS, tuple(OPERATOR_FIELDS),
+    "CNPGOperator", None, operator_specs, operator_garbage, OPERATOR_BREAKS, tuple(OPERATOR_FIELDS),
     op_status.OPERATOR_READY, CNPGOperatorSpec, {keys.CERT_MANAGER: [CERT_MANAGER_CRD]},
 )  # fmt: skip
 KINDS = (POSTGRES, APPLICATION, OPERATOR)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Look-alikes in other namespaces of what a claim (namespace `shop`) reads: Crossplane 1.20 lists by labels across
+# every namespace (tests/support/crossplane120.py), so the function must never use them (SPEC §7.4).
+
+DECOY_MARK = "decoy-from-another-namespace"
+OTHER_NAMESPACES = st.sampled_from(["a-team", "team-b", "default", "kube-system", "shop-2", "crossplane"])
+LOOKED_UP = ("credentials", "backup", "object-store-credentials")
+
+
+def decoys() -> st.SearchStrategy[list[tuple[str, str, bool]]]:
+    """Which look-alikes: (what it imitates, its namespace, whether it carries the very labels of the real one)."""
+    return st.lists(st.tuples(st.sampled_from(LOOKED_UP), OTHER_NAMESPACES, st.booleans()), max_size=6)
+
+
+def look_alike(decoy: tuple[str, str, bool], secret_name: str) -> dict:
+    """A look-alike of the credentials Secret `secret_name` of claim shop, its Backup `nightly`, or the object store
+    Secret; in another namespace, its values marked with DECOY_MARK."""
+    what, namespace, forged = decoy
+    mark = base64.b64encode(DECOY_MARK.encode()).decode()
+    if what == "backup":
+        doc_labels = {tau_labels.BACKUP: "nightly"} if forged else {}
+        return {
+            "apiVersion": "postgresql.cnpg.io/v1", "kind": "Backup",
+            "metadata": {"name": "nightly", "namespace": namespace, "labels": doc_labels},
+            "spec": {"cluster": {"name": "postgres-shop"}, "method": "volumeSnapshot"},
+            "status": {"phase": "completed", "method": "volumeSnapshot", "backupId": DECOY_MARK, "majorVersion": 17,
+                       "snapshotBackupStatus": {"elements": [{"name": DECOY_MARK, "type": "PG_DATA"}]}},
+        }  # fmt: skip
+    if what == "credentials":
+        doc_labels = tau_labels.credentials_labels("postgres-shop", "shop") if forged else {}
+        name, data = secret_name, {"username": mark, "password": mark}
+    else:
+        doc_labels = {tau_labels.OBJECT_STORE_CREDENTIALS: "minio-postgres-backups"} if forged else {}
+        name, data = "minio-postgres-backups", {"ACCESS_KEY_ID": mark, "ACCESS_SECRET_KEY": mark}
+    return {
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": name, "namespace": namespace, "labels": doc_labels}, "data": data,
+    }  # fmt: skip
