@@ -22,6 +22,21 @@ COPY function ./function
 RUN /venv/bin/pip install --no-compile . \
  && /venv/bin/python -m compileall -q /venv/lib
 
+# The image of the logical dump jobs (backup.dump, issue #9): `docker buildx build --target pgdump`,
+# published as ghcr.io/<owner>/function-tau-pgdump:<version>. Debian trixie's own packages only:
+# postgresql-client 17 (pg_dump dumps servers up to its own major: PostgreSQL 14 to 17), gnupg
+# and gzip, for linux/amd64 and linux/arm64. The scripts come from a ConfigMap, not the image.
+# Declared before `runtime`, so a build without --target still builds the function.
+FROM docker.io/library/debian:trixie-slim AS pgdump
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client-17 gnupg gzip ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+LABEL org.opencontainers.image.title="function-tau-pgdump" \
+      org.opencontainers.image.description="pg_dump, gzip and gpg for function-tau's encrypted logical dumps" \
+      org.opencontainers.image.licenses="Apache-2.0"
+USER 65532:65532
+ENTRYPOINT ["bash"]
+
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="function-tau" \
       org.opencontainers.image.description="Crossplane composition function: PostgreSQL on CloudNativePG for home clusters" \

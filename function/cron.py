@@ -93,3 +93,35 @@ def schedule_problem(schedule: str) -> str | None:
             f"{EXAMPLE!r} or one of {', '.join(sorted(_DESCRIPTORS))}, '@every <duration>'"
         )
     return _fields_problem(schedule, text.split())
+
+
+# Kubernetes CronJobs read five fields (minute hour day-of-month month day-of-week) or these macros
+# (kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#schedule-syntax); no `@every`.
+KUBERNETES_DESCRIPTORS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+
+
+def to_kubernetes(schedule: str) -> tuple[str | None, str | None]:
+    """(the five-field CronJob schedule, None) for a sound six-field schedule, else (None, why not).
+
+    Every schedule of the API is written in CloudNativePG's six-field dialect (seconds first); a
+    CronJob has no seconds field, so the seconds must be 0 and are dropped: '0 0 3 * * *' becomes
+    '0 3 * * *'. Descriptors CronJobs also know pass through unchanged.
+    """
+    problem = schedule_problem(schedule)
+    if problem is not None:
+        return None, problem
+    text = schedule.strip()
+    if text.startswith("@"):
+        if text in KUBERNETES_DESCRIPTORS:
+            return text, None
+        return None, (
+            f"{show(schedule)} cannot run as a Kubernetes CronJob (no '@every'); use six cron fields such as "
+            f"{EXAMPLE!r} or one of {', '.join(sorted(KUBERNETES_DESCRIPTORS))}"
+        )
+    seconds, *rest = text.split()
+    if not seconds.isdigit() or int(seconds) != 0:
+        return None, (
+            f"{show(schedule)} runs at second {seconds!r}, but dumps run as a Kubernetes CronJob, whose "
+            f"schedules have no seconds: the seconds field must be 0 (daily at 03:00 is {EXAMPLE!r})"
+        )
+    return " ".join(rest), None

@@ -19,9 +19,14 @@ PRUNE_SERVICE_ACCOUNT = "postgres-backup-prune-serviceaccount"
 PRUNE_ROLE = "postgres-backup-prune-role"
 PRUNE_ROLE_BINDING = "postgres-backup-prune-rolebinding"
 PRUNE_CRON_JOB = "postgres-backup-prune-cronjob"
+DUMP_CONFIG_MAP = "postgres-dump-configmap"
+DUMP_VOLUME = "postgres-dump-volume"
+DUMP_CRON_JOB = "postgres-dump-cronjob"
+DUMP_RESTORE_JOB = "postgres-dump-restore-job"
 DATABASE_KEYS = (
     CREDENTIALS, CLUSTER, DATABASE, SCHEDULED_BACKUP, OBJECT_STORE, OBJECT_STORE_SECRET,
     PRUNE_SERVICE_ACCOUNT, PRUNE_ROLE, PRUNE_ROLE_BINDING, PRUNE_CRON_JOB,
+    DUMP_CONFIG_MAP, DUMP_VOLUME, DUMP_CRON_JOB, DUMP_RESTORE_JOB,
 )  # fmt: skip
 
 # TauApplication (besides its database's).

@@ -158,6 +158,21 @@ def object_store_secret_name(cluster: str) -> str:
     return f"{cluster}-backup-s3"
 
 
+def dump_name(cluster: str) -> str:
+    """The logical dump CronJob of a cluster and the ConfigMap with its scripts and public key."""
+    return f"{cluster}-dump"
+
+
+def dump_restore_name(cluster: str) -> str:
+    """The Job that fills a new cluster from a logical dump, once."""
+    return f"{cluster}-dump-restore"
+
+
+def dump_volume_name(cluster: str) -> str:
+    """The PersistentVolumeClaim the dumps of a cluster are written to."""
+    return f"{cluster}-dumps"
+
+
 def prune_name(cluster: str) -> str:
     """The retention CronJob and its ServiceAccount, Role and RoleBinding."""
     return f"{cluster}-backup-prune"

@@ -169,6 +169,7 @@ _HEALTHY_STATUS: dict[str, dict] = {
     "Cluster": {"phase": "Cluster in healthy state", "conditions": [{"type": "Ready", "status": "True"}]},
     "Database": {"applied": True},
     "Deployment": {"conditions": [{"type": "Available", "status": "True"}]},
+    "Job": {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]},
 }
 
 

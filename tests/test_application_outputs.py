@@ -18,6 +18,7 @@ from tests.support import function as f
 from tests.support import golden, schemas
 from tests.support.data import OBJECT_STORE_INPUT, POSTGRES_EXAMPLE
 from tests.support.data import S3_SECRET as S3
+from tests.support.dumps import KEY_ONLY_INPUT
 from tests.support.function import Case
 from tests.support.paths import EXAMPLES, GOLDEN
 
@@ -83,6 +84,11 @@ CASES = [
         "postgres": {"version": 17, "storageClass": "nvme", "storageSize": "3Gi"}, "backup": {"retentionDays": 3}}),
     Case("without-claim", {**WEB, "namespace": "team", "database": {"enabled": True}}, claim_name="team-app",
          claimed=False),
+    # Issue #9: dumps, and a database filled from one before the Deployment starts.
+    Case("database-dumps-and-restore-dump", {**WEB, "database": {
+        "enabled": True, "extensions": ["uuid-ossp", "pgcrypto"], "backup": {"dump": {"enabled": True}},
+        "restore": {"dump": {"file": "latest", "privateKeySecret": "backups-private-key"}}}},
+        function_input=KEY_ONLY_INPUT),
 ]  # fmt: skip
 
 

@@ -54,11 +54,11 @@ class Schemas:
     """Every upstream schema a desired state is checked against (with a short repr for hypothesis' reports)."""
 
     def __repr__(self) -> str:
-        return "Schemas(../shared/crds, Kubernetes 1.33, external-snapshotter's VolumeSnapshotClass)"
+        return "Schemas(.tools/crds, Kubernetes 1.33, external-snapshotter's VolumeSnapshotClass)"
 
     @functools.cached_property
     def snapshot_class(self) -> jsonschema.Draft7Validator:
-        """external-snapshotter's VolumeSnapshotClass CRD (not among ../shared/crds; from the Go module cache).
+        """external-snapshotter's VolumeSnapshotClass CRD (not among the pinned CRDs of tests/support/upstream.py; from the Go module cache).
 
         Loaded when first needed, so that without Go only a test that composes a class is skipped.
         """

@@ -1,7 +1,7 @@
 """The install story: examples/install/ and the two package metadata files.
 
-Every manifest validates against its upstream schema (Crossplane 2.x's CRDs in
-../shared, Crossplane 1.20's from its Go module, the providers' CRDs, Kubernetes'
+Every manifest validates against its upstream schema (Crossplane 2.x's pinned CRDs
+of tests/support/upstream.py, Crossplane 1.20's from its Go module, the providers' CRDs, Kubernetes'
 own types), and with `crossplane beta validate` offline. The ClusterRoles are
 derived, not trusted: provider-kubernetes' from every manifest the function
 composes inside Objects (tests/support/install.py runs every code path),
@@ -153,6 +153,7 @@ def test_the_function_composes_every_kind_it_has_code_for():
     kinds = {(m["apiVersion"], m["kind"]) for m in install.trace().inside_objects}
     assert kinds == {
         ("v1", "Secret"), ("v1", "Service"), ("v1", "ServiceAccount"), ("apps/v1", "Deployment"),
+        ("v1", "ConfigMap"), ("v1", "PersistentVolumeClaim"), ("batch/v1", "Job"),
         ("batch/v1", "CronJob"), ("networking.k8s.io/v1", "Ingress"), ("rbac.authorization.k8s.io/v1", "Role"),
         ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("postgresql.cnpg.io/v1", "Cluster"),
         ("postgresql.cnpg.io/v1", "Database"), ("postgresql.cnpg.io/v1", "ScheduledBackup"),

@@ -3,7 +3,7 @@
 Releases are validated against provider-helm's Release CRD and the
 VolumeSnapshotClass inside its Object against the external-snapshotter CRD
 (the Go module kubernetes-csi/external-snapshotter/client/v8, which carries the
-CRDs; it is not among ../shared/crds) with jsonschema and, CEL included, with
+CRDs; it is not among the pinned CRDs of tests/support/upstream.py) with jsonschema and, CEL included, with
 `crossplane beta validate`.
 """
 

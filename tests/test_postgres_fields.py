@@ -16,6 +16,7 @@ from tests.support import function as f
 from tests.support import golden, schemas
 from tests.support.data import OBJECT_STORE_INPUT, live_secret
 from tests.support.data import S3_SECRET as S3
+from tests.support.dumps import DUMPS_INPUT, KEY_ONLY_INPUT
 from tests.support.function import Case
 from tests.support.paths import GOLDEN
 
@@ -188,6 +189,64 @@ CASES = [
                     },
                 }
             ]
+        },
+    ),
+    # Issue 9: logical dumps on the NFS server.
+    Case("dumps-platform-default", {}, function_input=DUMPS_INPUT),
+    Case(
+        "dumps-schedule-and-retention",
+        {
+            "backup": {
+                "schedule": "0 0 1 * * *",
+                "retentionDays": 3,
+                "dump": {"schedule": "0 30 2 * * 0", "retentionDays": 30},
+            }
+        },
+        function_input=DUMPS_INPUT,
+    ),
+    Case(
+        "dumps-from-backup-schedule",
+        {"backup": {"schedule": "0 15 4 * * *", "retentionDays": 10, "dump": {"enabled": True}}},
+        function_input=KEY_ONLY_INPUT,
+    ),
+    Case("dumps-only", {"backup": {"method": "none", "dump": {"enabled": True}}}, function_input=KEY_ONLY_INPUT),
+    Case("dumps-claim-opts-out", {"backup": {"dump": {"enabled": False}}}, function_input=DUMPS_INPUT),
+    Case(
+        "restore-dump-latest",
+        {
+            "databaseName": "shop",
+            "extensions": ["pgcrypto"],
+            "restore": {"dump": {"file": "latest", "privateKeySecret": "shop-backup-key"}},
+        },
+        claim_name="shop-restored",
+    ),
+    Case(
+        "restore-dump-file-of-another-cluster",
+        {
+            "databaseName": "shop",
+            "backup": {"dump": {"enabled": True}},
+            "restore": {
+                "dump": {
+                    "file": "shop-20261126T030002Z.dump.gz.gpg",
+                    "cluster": "postgres-shop",
+                    "privateKeySecret": "shop-backup-key",
+                }
+            },
+        },
+        claim_name="shop-restored",
+        function_input=KEY_ONLY_INPUT,
+    ),
+    Case(
+        "dumps-platform-image-and-user",
+        {"backup": {"dump": {"enabled": True, "schedule": "@daily"}}},
+        function_input={
+            **KEY_ONLY_INPUT,
+            "dumps": {
+                **KEY_ONLY_INPUT["dumps"],
+                "storageClass": "nas-backups",
+                "image": "registry.home.arpa/tools/pgdump:18",
+                "runAsUser": 1000,
+            },
         },
     ),
 ]

@@ -16,6 +16,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from tests.support import function as f
 from tests.support import golden
 from tests.support.data import OBJECT_STORE_INPUT
+from tests.support.dumps import KEY_ONLY_INPUT
 from tests.support.function import Case
 from tests.support.paths import APIS
 
@@ -158,7 +159,32 @@ CASES = [
     ),
     Case("another namespace", {"namespace": "kube-system"}, "spec.namespace", "always go to its own namespace"),
     Case("deletion policy unknown", {"deletionPolicy": "Orphan"}, "spec.deletionPolicy", "'Retain' or 'Delete'"),
-    Case("restore without backup name", {"restore": {}}, "spec.restore.backupName", "is required"),
+    # restore.dump (issue #9) made backupName one of two sources.
+    Case("restore without backup name", {"restore": {}}, "spec.restore", "exactly one of backupName and dump"),
+    Case(
+        "restore from a backup and a dump",
+        {"restore": {"backupName": "b", "dump": {"file": "latest", "privateKeySecret": "k"}}},
+        "spec.restore",
+        "exactly one of backupName and dump",
+    ),
+    Case(
+        "restore a dump to a point in time",
+        {"restore": {"pointInTime": "2026-11-26T10:30:00Z", "dump": {"file": "latest", "privateKeySecret": "k"}}},
+        "spec.restore",
+        "a dump has no point in time",
+    ),
+    Case(
+        "restore a file that is not a dump",
+        {"restore": {"dump": {"file": "../../etc/passwd", "privateKeySecret": "k"}}},
+        "spec.restore.dump.file",
+        "should match pattern",
+    ),
+    Case(
+        "restore a dump without a key",
+        {"restore": {"dump": {"file": "latest"}}},
+        "spec.restore.dump.privateKeySecret",
+        "is required",
+    ),
     Case(
         "restore time not RFC 3339",
         {"restore": {"backupName": "b", "pointInTime": "yesterday"}},
@@ -225,6 +251,65 @@ CASES = [
         },
     ),
     Case("several problems at once", {"databaseName": "postgres", "owner": "postgres"}, "spec.owner", "reserved"),
+    # Issue 9: logical dumps.
+    Case("dumps without a public key", {"backup": {"dump": {"enabled": True}}}, "spec.backup.dump.enabled", "gpg"),
+    Case(
+        "dump schedule with five fields",
+        {"backup": {"dump": {"enabled": True, "schedule": "30 2 * * *"}}},
+        "spec.backup.dump.schedule",
+        "five fields",
+        function_input=KEY_ONLY_INPUT,
+    ),
+    Case(
+        "dump schedule with seconds",
+        {"backup": {"dump": {"enabled": True, "schedule": "15 30 2 * * *"}}},
+        "spec.backup.dump.schedule",
+        "seconds field must be 0",
+        function_input=KEY_ONLY_INPUT,
+    ),
+    Case(
+        "dumps on a backup schedule with seconds",
+        {"backup": {"schedule": "30 0 3 * * *", "dump": {"enabled": True}}},
+        "spec.backup.dump.schedule",
+        "unless backup.dump.schedule is set",
+        function_input=KEY_ONLY_INPUT,
+    ),
+    Case(
+        "dump schedule every",
+        {"backup": {"dump": {"enabled": True, "schedule": "@every 1h"}}},
+        "spec.backup.dump.schedule",
+        "no '@every'",
+        function_input=KEY_ONLY_INPUT,
+    ),
+    Case(
+        "dumps with a private key in the platform input",
+        {},
+        "input.dumps.publicKey",
+        "never a private key",
+        function_input={
+            "apiVersion": "fn.tau.home.arpa/v1alpha1",
+            "kind": "PlatformDefaults",
+            "dumps": {"publicKey": "-----BEGIN PGP PRIVATE KEY BLOCK-----\n..."},
+        },
+    ),
+    Case(
+        "dumps on by default without a key",
+        {},
+        "input.dumps",
+        "needs publicKey",
+        function_input={
+            "apiVersion": "fn.tau.home.arpa/v1alpha1",
+            "kind": "PlatformDefaults",
+            "dumps": {"enabled": True},
+        },
+    ),
+    Case(
+        "dump cron job name too long",
+        {"instance": {"name": "p" * 48}, "backup": {"method": "none", "dump": {"enabled": True}}},
+        "spec.instance.name",
+        "52 characters",
+        function_input=KEY_ONLY_INPUT,
+    ),
 ]
 
 

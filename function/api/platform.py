@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+import pydantic
 from pydantic import Field
 
+from function.__version__ import __version__
 from function.api.common import DNSLabel, KubernetesName, PositiveQuantity, ResourceList, Resources, TauModel
 from function.api.postgres import SUPPORTED_VERSIONS, BackupMethod, ExtensionName, Schedule
 
@@ -123,6 +125,63 @@ class BackupDefaults(TauModel):
     )
 
 
+PUBLIC_KEY_BEGIN = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
+MAX_PUBLIC_KEY = 65536
+DUMP_IMAGE = f"ghcr.io/function-tau/function-tau-pgdump:{__version__}"
+# The dump image's pg_dump major (Debian trixie's postgresql-client, 17): it dumps servers up to this major.
+DUMP_IMAGE_PG_MAJOR = 17
+KEY_PAIR_COMMAND = (
+    "gpg --quick-gen-key 'function-tau backups' future-default default never && "
+    "gpg --armor --export 'function-tau backups'"
+)
+
+
+class DumpDefaults(TauModel):
+    """Logical dumps: where they go and the public key they are encrypted to."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Dump every database whose claim does not say otherwise (backup.dump.enabled). Needs publicKey.",
+    )
+    publicKey: str | None = Field(
+        None,
+        max_length=MAX_PUBLIC_KEY,
+        description="The ASCII-armored OpenPGP PUBLIC key the dumps are encrypted to (AES-256); the private key "
+        f"stays off the cluster. Make a pair with: {KEY_PAIR_COMMAND}",
+    )
+    storageClass: KubernetesName = Field(
+        "nfs-client",
+        description="StorageClass of the dump volume, one ReadWriteMany claim per cluster in the claim's namespace "
+        "(csi-driver-nfs: a folder per volume on the NFS server).",
+    )
+    image: str = Field(
+        DUMP_IMAGE,
+        max_length=256,
+        pattern=r"^[a-z0-9]([a-z0-9._/:@-]*[a-z0-9])?$",
+        description="Image with bash, pg_dump/pg_restore, gzip and gpg; pg_dump must be at least the server's "
+        f"major. Default: function-tau's own pgdump image (Debian trixie, PostgreSQL {DUMP_IMAGE_PG_MAJOR} client).",
+    )
+    runAsUser: int = Field(
+        65532, ge=1, le=2147483647, description="The non-root uid (and gid, fsGroup) the dump jobs run as."
+    )
+
+    @pydantic.field_validator("publicKey")
+    @classmethod
+    def _public_key_only(cls, key: str | None) -> str | None:
+        if key is not None and (PUBLIC_KEY_BEGIN not in key or "PRIVATE KEY" in key):
+            raise ValueError(
+                f"must be an ASCII-armored OpenPGP public key ({PUBLIC_KEY_BEGIN} ...), never a private key; "
+                "export it with: gpg --armor --export 'function-tau backups'"
+            )
+        return key
+
+    @pydantic.model_validator(mode="after")
+    def _key_when_enabled(self) -> DumpDefaults:
+        if self.enabled and self.publicKey is None:
+            raise ValueError(f"enabled needs publicKey; make a key pair with: {KEY_PAIR_COMMAND}")
+        return self
+
+
 class PlatformDefaults(TauModel):
     """The function input: the platform's defaults for every claim."""
 
@@ -130,3 +189,4 @@ class PlatformDefaults(TauModel):
     kind: Literal["PlatformDefaults"] = KIND
     postgres: PostgresDefaults = Field(default_factory=PostgresDefaults)
     backup: BackupDefaults = Field(default_factory=BackupDefaults)
+    dumps: DumpDefaults = Field(default_factory=DumpDefaults)

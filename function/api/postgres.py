@@ -200,6 +200,27 @@ def postgres_size(raw: str) -> int | None:
 BackupMethod = Literal["volumeSnapshot", "objectStore", "none"]
 
 
+class Dump(TauModel):
+    """Logical dumps: pg_dump, gzip, OpenPGP AES-256 to the platform's public key, on the NFS server."""
+
+    enabled: bool | None = Field(
+        None,
+        description="Dump the database on a schedule, besides (and whatever) the physical backups. "
+        "Default: the platform's dumps.enabled (false unless the admin configured a public key and turned it on).",
+    )
+    schedule: Schedule | None = Field(
+        None,
+        description="When to dump: six cron fields, seconds first, like every schedule here; the seconds must be 0 "
+        "(a Kubernetes CronJob runs it, without seconds). Default: backup.schedule.",
+    )
+    retentionDays: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_RETENTION_DAYS,
+        description="Delete dumps older than this many days, never the newest one. Default: backup.retentionDays.",
+    )
+
+
 class Backup(TauModel):
     """Scheduled backups and their retention."""
 
@@ -228,18 +249,56 @@ class Backup(TauModel):
         "their snapshots and Longhorn's copies on the NFS server). Default: false, backups outlive the claim. "
         "Only with deletionPolicy Delete.",
     )
+    dump: Dump = Field(default_factory=Dump, description="Logical dumps to the NFS server (encrypted files).")
+
+
+# A file dump.sh writes (<database>-<UTC timestamp>.dump.gz.gpg), or `latest`.
+DUMP_FILE = r"^(latest|[A-Za-z_][A-Za-z0-9_$]*-[0-9]{8}T[0-9]{6}Z\.dump\.gz\.gpg)$"
+
+
+class DumpRestore(TauModel):
+    """Fill the new, empty database once from an encrypted logical dump (backup.dump)."""
+
+    file: str = Field(
+        max_length=128,
+        pattern=DUMP_FILE,
+        description="A dump file name in the cluster's folder (<database>-<YYYYmmddTHHMMSSZ>.dump.gz.gpg), or "
+        "latest: the newest dump of this database there.",
+    )
+    cluster: ClusterName | None = Field(
+        None,
+        description="The cluster whose folder holds the dump (the old cluster's name). Its dump volume "
+        "<cluster>-dumps must exist in the claim's namespace. Default: this claim's cluster.",
+    )
+    privateKeySecret: KubernetesName = Field(
+        description="A Secret in the claim's namespace with the OpenPGP private key under key private.asc (and, "
+        "if the key has one, its passphrase under passphrase). Delete it once the database is restored."
+    )
 
 
 class Restore(TauModel):
-    """Bootstrap the new cluster from a backup instead of an empty database."""
+    """Bootstrap the new cluster from a backup instead of an empty database: backupName, or dump."""
 
-    backupName: KubernetesName = Field(
-        description="A completed CNPG Backup in the claim's namespace (a snapshot or an object store backup)."
+    backupName: KubernetesName | None = Field(
+        None, description="A completed CNPG Backup in the claim's namespace (a snapshot or an object store backup)."
     )
     pointInTime: PointInTime | None = Field(
         None,
         description="Recover to this moment (RFC 3339), replaying the WAL archive. Object store backups only.",
     )
+    dump: DumpRestore | None = Field(
+        None,
+        description="Instead of backupName: start empty, then restore a logical dump once (a Job); a "
+        "TauApplication's Deployment waits for it.",
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _one_source(self) -> Restore:
+        if (self.backupName is None) == (self.dump is None):
+            raise ValueError("set exactly one of backupName and dump: a CNPG Backup or a logical dump")
+        if self.pointInTime is not None and self.backupName is None:
+            raise ValueError("pointInTime needs backupName (an object store backup); a dump has no point in time")
+        return self
 
 
 # A rotation counter is a plain count of rotations: 1, 2, 3...
@@ -318,3 +377,10 @@ class DatabaseStatus(TauModel):
     firstRecoverabilityPoint: str | None = Field(
         None, description="The earliest point the database can be restored to."
     )
+    dumpRestore: str | None = Field(
+        None, description="restore.dump: Pending, Restoring, Restored or Failed (from the restore Job)."
+    )
+    dumpTarget: str | None = Field(
+        None, description="Where the logical dumps are: the volume and the folder of this cluster's files."
+    )
+    lastSuccessfulDump: str | None = Field(None, description="When the last logical dump completed.")

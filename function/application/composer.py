@@ -18,7 +18,7 @@ go. A database is never removed by switching it off: that is refused.
 
 from __future__ import annotations
 
-from function import objects
+from function import names, objects
 from function.api.application import TauApplicationSpec
 from function.api.platform import PlatformDefaults
 from function.application import manifests, plan
@@ -32,6 +32,14 @@ from function.outcome import Composer, Outcome
 from function.postgres import credentials
 from function.postgres.composer import DatabaseComposer
 from function.postgres.plan import DatabasePlan, plan_database
+from function.postgres.status import dump_restore_phase
+
+
+def _restore_job(database: DatabasePlan, observed: Observed) -> str | None:
+    """The restore Job (restore.dump) the Deployment waits for, while the database is not restored yet."""
+    if dump_restore_phase(database, observed) in {"Pending", "Restoring", "Failed"}:
+        return names.dump_restore_name(database.cluster)
+    return None
 
 
 def _database(
@@ -72,6 +80,7 @@ class ApplicationComposer(Composer):
             namespace=identity.namespace,
             spec=spec,
             secret=database[0].secret if database is not None else None,
+            restore_job=_restore_job(database[0], observed) if database is not None else None,
         )
         own = cls(app, observed).run()
         # The application's condition first, then its database's (exactly a PostgresDatabase's).
@@ -98,6 +107,10 @@ class ApplicationComposer(Composer):
 
     def _deployment(self) -> None:
         app, observed = self.app, self.observed
+        if app.restore_job is not None and not observed.has(DEPLOYMENT):
+            # An application never starts on an empty database that is about to be filled.
+            self.wait(f"restore Job {app.restore_job} to complete before the Deployment starts")
+            return
         if app.secret is not None and not observed.is_ready(CREDENTIALS):
             self.wait(f"credentials Secret {app.secret} to be created before the Deployment starts")
             if observed.has(DEPLOYMENT):

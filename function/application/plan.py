@@ -29,6 +29,8 @@ class ApplicationPlan:
     spec: TauApplicationSpec
     # The credentials Secret to inject, when the application has a database.
     secret: str | None
+    # The database is filled from a logical dump (restore.dump): the Deployment waits for the restore Job.
+    restore_job: str | None = None
 
     @property
     def selector(self) -> dict[str, str]:

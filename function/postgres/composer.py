@@ -22,6 +22,10 @@ from function.keys import (
     CLUSTER,
     CREDENTIALS,
     DATABASE,
+    DUMP_CONFIG_MAP,
+    DUMP_CRON_JOB,
+    DUMP_RESTORE_JOB,
+    DUMP_VOLUME,
     OBJECT_STORE,
     OBJECT_STORE_SECRET,
     PRUNE_CRON_JOB,
@@ -33,9 +37,9 @@ from function.keys import (
 )
 from function.labels import OBJECT_STORE_CREDENTIALS, kubectl_label
 from function.labels import value as label_value
-from function.observed import Observed, dig
+from function.observed import Observed, condition, dig
 from function.outcome import Composer, Outcome
-from function.postgres import credentials, manifests, restore
+from function.postgres import credentials, dumps, manifests, restore
 from function.postgres.plan import DatabasePlan, ObjectStorePlan, adoption_requirement, plan_database
 from function.postgres.status import database_conditions, database_status
 
@@ -69,10 +73,12 @@ class DatabaseComposer(Composer):
         secret_ready = self._credentials()
         store_ready = self._object_store()
         self._cluster(prerequisites_ready=secret_ready and store_ready)
+        self._dump_restore()
         cluster_ready = observed.is_ready(CLUSTER)
         self._database(cluster_ready=cluster_ready)
         self._scheduled_backup(cluster_ready=cluster_ready)
         self._retention(cluster_ready=cluster_ready)
+        self._dumps(cluster_ready=cluster_ready)
         self.outcome.status = database_status(plan, observed, self.outcome)
         self.outcome.conditions = database_conditions(plan, observed, self.outcome)
         return self.outcome
@@ -204,3 +210,74 @@ class DatabaseComposer(Composer):
             (PRUNE_CRON_JOB, manifests.prune_cron_job_manifest(plan, suspend=False)),
         ):
             self.emit(key, manifest, objects.CREATED, deletion_policy=policy)
+
+    def _dumps(self, *, cluster_ready: bool) -> None:
+        """Logical dumps (`backup.dump`), once the cluster is ready; turned off, the CronJob is suspended."""
+        plan, observed = self.plan, self.observed
+        dump = plan.dump
+        active = dump is not None and (cluster_ready or observed.has(DUMP_CRON_JOB))
+        self._dump_files(needed=active)
+        if dump is None:
+            before = observed.manifest(DUMP_CRON_JOB)
+            if before is not None:
+                self.emit(DUMP_CRON_JOB, dumps.suspended(before), objects.CREATED_WATCHED)
+            return
+        if active:
+            self.emit(DUMP_CRON_JOB, dumps.cron_job_manifest(plan, dump, suspend=False), objects.CREATED_WATCHED)
+
+    def _dump_files(self, *, needed: bool) -> None:
+        """The ConfigMap with the scripts (and public key), and this cluster's dump volume, once each.
+
+        The volume is never deleted with the claim: the files on the NFS server outlive it, as backups do.
+        """
+        plan, observed = self.plan, self.observed
+        emitted = {composed.key for composed in self.outcome.resources}
+        if DUMP_CONFIG_MAP not in emitted and (needed or observed.has(DUMP_CONFIG_MAP)):
+            self.emit(DUMP_CONFIG_MAP, dumps.config_map_manifest(plan), objects.CREATED)
+        if DUMP_VOLUME in emitted:
+            return
+        source = plan.dump_restore
+        storage_class = (
+            plan.dump.storage_class
+            if plan.dump is not None
+            else source.storage_class
+            if source is not None and source.source_cluster == plan.cluster
+            else None
+        )
+        if needed and storage_class is not None:
+            manifest = dumps.volume_manifest(plan, storage_class)
+        else:
+            manifest = observed.manifest(DUMP_VOLUME)
+        if manifest is not None:
+            self.emit(DUMP_VOLUME, manifest, objects.CREATED, deletion_policy="Orphan")
+
+    def _dump_restore(self) -> None:
+        """restore.dump: a Job created with the Cluster, which fills the new database once.
+
+        Only a cluster created by this claim is restored into (an existing one is never overwritten);
+        once the Job exists it is composed exactly as it was, whatever the claim says later, so it never
+        runs twice.
+        """
+        plan, observed = self.plan, self.observed
+        source = plan.dump_restore
+        emitted = {composed.key for composed in self.outcome.resources}
+        if observed.has(DUMP_RESTORE_JOB):
+            manifest = observed.manifest(DUMP_RESTORE_JOB)
+        elif source is not None and not observed.has(CLUSTER) and CLUSTER in emitted:
+            manifest = dumps.restore_job_manifest(plan, source)
+        else:
+            return
+        if manifest is None:
+            return
+        self._dump_files(needed=True)
+        job = names.dump_restore_name(plan.cluster)
+
+        def restoring() -> str:
+            failed = condition(observed.live(DUMP_RESTORE_JOB), "Failed")
+            if failed is not None and failed.get("status") == "True":
+                why = failed.get("message") or failed.get("reason") or "no reason given"
+                return f"the restore Job {job} failed ({why}): see kubectl logs -n {plan.namespace} job/{job}"
+            what = f"dump {source.file} of cluster {source.source_cluster}" if source else "the dump"
+            return f"restore of {what} to complete (Job {job})"
+
+        self.emit(DUMP_RESTORE_JOB, manifest, dumps.JOB_COMPLETE, waiting=restoring)

@@ -17,9 +17,9 @@ import dataclasses
 import re
 from typing import Literal
 
-from function import extensions, names, quantity
+from function import cron, extensions, names, quantity
 from function.api.common import Resources
-from function.api.platform import NFSTarget, PlatformDefaults, S3Credentials
+from function.api.platform import KEY_PAIR_COMMAND, NFSTarget, PlatformDefaults, S3Credentials
 from function.api.postgres import (
     MAX_INSTANCES,
     SUPPORTED_VERSIONS,
@@ -101,6 +101,43 @@ class BackupPlan:
         return None
 
 
+# The folder the dump volume is mounted at in the dump jobs (the scripts' DUMP_ROOT).
+DUMP_ROOT = "/backups"
+# A CronJob's name leaves room for the Job names it makes (kubernetes.io CronJob docs: at most 52 characters).
+CRON_JOB_NAME_MAX = 52
+
+
+@dataclasses.dataclass(frozen=True)
+class DumpPlan:
+    """Logical dumps: when, how long they are kept, what they are encrypted to, and where they go."""
+
+    schedule: str  # five fields: a Kubernetes CronJob's
+    retention_days: int
+    public_key: str
+    storage_class: str
+    image: str
+    run_as_user: int
+
+    def target(self, namespace: str, cluster: str) -> str:
+        """Where the files of `cluster` are, in words a user can act on."""
+        return (
+            f"PersistentVolumeClaim {names.dump_volume_name(cluster)} (StorageClass {self.storage_class}), "
+            f"folder {namespace}/{cluster}"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class DumpRestorePlan:
+    """restore.dump: the file a Job restores once into the new, empty database, and what it needs."""
+
+    file: str  # a file name, or `latest`
+    source_cluster: str  # whose folder (and dump volume) holds the file
+    private_key_secret: str
+    storage_class: str  # of this claim's own dump volume, when the dump is in its own folder
+    image: str
+    run_as_user: int
+
+
 @dataclasses.dataclass(frozen=True)
 class DatabasePlan:
     """A PostgresDatabase with every value resolved."""
@@ -124,6 +161,10 @@ class DatabasePlan:
     deletion_policy: Literal["Retain", "Delete"]
     # spec.credentials.rotation: the password rotation asked for (None: keep the password).
     rotation: int | None = None
+    # backup.dump: logical dumps, when enabled (None: none, or no longer).
+    dump: DumpPlan | None = None
+    # restore.dump: the logical dump the new database is filled from (None: none).
+    dump_restore: DumpRestorePlan | None = None
 
     @property
     def host(self) -> str:
@@ -376,7 +417,7 @@ def _source_major(spec: PostgresDatabaseSpec, observed: Observed, namespace: str
     api/v1/backup_types.go; internal/controller/backup_controller.go reconcileMajorVersion,
     v1.30.0); a Backup from an operator that did not record it has none.
     """
-    if spec.restore is None or observed.has(CLUSTER):
+    if spec.restore is None or spec.restore.backupName is None or observed.has(CLUSTER):
         return None
     observed.ask(RESTORE_BACKUP, spec.restore.backupName, namespace)  # as restore.requirement asks for it
     found = observed.required(RESTORE_BACKUP)
@@ -514,6 +555,58 @@ def _object_store(
     return store, []
 
 
+def _dump(
+    spec: PostgresDatabaseSpec, platform: PlatformDefaults, cluster: str, field: str
+) -> tuple[DumpPlan | None, list[Problem]]:
+    """The logical dumps the claim asks for (by default: the platform's dumps.enabled), or why they cannot run.
+
+    One cron dialect: the dump schedule is written, and defaults, like every schedule of the API (six
+    fields, CloudNativePG's); the CronJob gets it without its seconds field, which must be 0.
+    """
+    dump, defaults = spec.backup.dump, platform.dumps
+    enabled = defaults.enabled if dump.enabled is None else dump.enabled
+    if not enabled:
+        return None, []
+    problems = []
+    if defaults.publicKey is None:
+        problems.append(
+            Problem(
+                f"{field}.backup.dump.enabled",
+                "dumps are encrypted to the platform's public key, but the platform input sets no dumps.publicKey; "
+                f"ask your platform admin to make a key pair ({KEY_PAIR_COMMAND}) and put the public key there",
+            )
+        )
+    given = dump.schedule is not None
+    schedule, why = cron.to_kubernetes(dump.schedule or spec.backup.schedule or platform.backup.schedule)
+    if why is not None:
+        problems.append(
+            Problem(
+                f"{field}.backup.dump.schedule",
+                why if given else f"{why}; the dumps take backup.schedule unless backup.dump.schedule is set",
+            )
+        )
+    job = names.dump_name(cluster)
+    if len(job) > CRON_JOB_NAME_MAX:
+        problems.append(
+            Problem(
+                f"{field}.instance.name",
+                f"{show(cluster)} is {len(cluster)} characters; with dumps, the CronJob {show(job)} would be longer "
+                f"than the {CRON_JOB_NAME_MAX} characters Kubernetes allows",
+            )
+        )
+    if problems or schedule is None or defaults.publicKey is None:
+        return None, problems
+    plan = DumpPlan(
+        schedule=schedule,
+        retention_days=dump.retentionDays or spec.backup.retentionDays or platform.backup.retentionDays,
+        public_key=defaults.publicKey,
+        storage_class=defaults.storageClass,
+        image=defaults.image,
+        run_as_user=defaults.runAsUser,
+    )
+    return plan, []
+
+
 def plan_database(
     spec: PostgresDatabaseSpec, identity: Identity, platform: PlatformDefaults, observed: Observed, field: str
 ) -> DatabasePlan:
@@ -553,6 +646,8 @@ def plan_database(
     if method == "objectStore":
         object_store, store_problems = _object_store(platform, identity, field)
         problems += store_problems
+    dump, dump_problems = _dump(spec, platform, found.cluster, field)
+    problems += dump_problems
     if problems:
         raise SpecError(problems)
     return DatabasePlan(
@@ -581,7 +676,26 @@ def plan_database(
             prune_image=platform.backup.pruneImage,
             nfs=platform.backup.nfs,
         ),
-        restore=RestorePlan(spec.restore.backupName, spec.restore.pointInTime) if spec.restore else None,
+        restore=RestorePlan(spec.restore.backupName, spec.restore.pointInTime)
+        if spec.restore and spec.restore.backupName
+        else None,
         deletion_policy=spec.deletionPolicy,
         rotation=spec.credentials.rotation,
+        dump=dump,
+        dump_restore=_dump_restore(spec, platform, found.cluster),
+    )
+
+
+def _dump_restore(spec: PostgresDatabaseSpec, platform: PlatformDefaults, cluster: str) -> DumpRestorePlan | None:
+    """restore.dump, resolved: the source folder defaults to this claim's cluster."""
+    source = spec.restore.dump if spec.restore else None
+    if source is None:
+        return None
+    return DumpRestorePlan(
+        file=source.file,
+        source_cluster=source.cluster or cluster,
+        private_key_secret=source.privateKeySecret,
+        storage_class=platform.dumps.storageClass,
+        image=platform.dumps.image,
+        run_as_user=platform.dumps.runAsUser,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from function import names
 from function.api.postgres import DatabaseStatus
-from function.keys import CLUSTER, DATABASE, OBJECT_STORE, SCHEDULED_BACKUP
+from function.keys import CLUSTER, DATABASE, DUMP_CRON_JOB, DUMP_RESTORE_JOB, OBJECT_STORE, SCHEDULED_BACKUP
 from function.observed import Observed, as_int, condition, dig
 from function.outcome import Condition, Outcome, waiting
 from function.postgres.plan import END_OF_LIFE, IN_PLACE_UPGRADE_MIN, PORT, DatabasePlan
@@ -63,8 +63,74 @@ def database_status(plan: DatabasePlan, observed: Observed, outcome: Outcome) ->
         backupTarget=plan.backup_target,
         lastSuccessfulBackup=last,
         firstRecoverabilityPoint=first,
+        dumpRestore=dump_restore_phase(plan, observed),
+        dumpTarget=plan.dump.target(plan.namespace, plan.cluster) if plan.dump else None,
+        lastSuccessfulDump=_last_dump(observed),
     )
     return status.model_dump(exclude_none=True)
+
+
+def dump_restore_phase(plan: DatabasePlan, observed: Observed) -> str | None:
+    """restore.dump: Pending (the cluster is being created), Restoring, Restored, Failed (the Job's conditions).
+
+    Skipped: the claim asked for it once its cluster existed; an existing database is never overwritten.
+    """
+    if observed.has(DUMP_RESTORE_JOB):
+        job = observed.live(DUMP_RESTORE_JOB)
+        for condition_type, phase in (("Complete", "Restored"), ("Failed", "Failed")):
+            found = condition(job, condition_type)
+            if found is not None and found.get("status") == "True":
+                return phase
+        return "Restoring"
+    if plan.dump_restore is None:
+        return None
+    return "Skipped" if observed.has(CLUSTER) else "Pending"
+
+
+def _last_dump(observed: Observed) -> str | None:
+    """When the dump CronJob last completed a Job (its `status.lastSuccessfulTime`)."""
+    last = observed.live_at(DUMP_CRON_JOB, "status", "lastSuccessfulTime")
+    return last if isinstance(last, str) else None
+
+
+def _dump_failed(observed: Observed) -> bool:
+    """Whether the dump CronJob's last Job failed: scheduled after the last success, and none running.
+
+    The CronJob controller sets lastSuccessfulTime when a Job completes and lastScheduleTime when it
+    starts one (pkg/controller/cronjob/cronjob_controllerv2.go); timestamps are RFC 3339 in UTC, so
+    they compare as text.
+    """
+    status = observed.live_at(DUMP_CRON_JOB, "status")
+    if not isinstance(status, dict) or status.get("active"):
+        return False
+    scheduled, succeeded = status.get("lastScheduleTime"), status.get("lastSuccessfulTime")
+    return isinstance(scheduled, str) and (not isinstance(succeeded, str) or scheduled > succeeded)
+
+
+def _with_dumps(plan: DatabasePlan, observed: Observed, backup: Condition) -> Condition:
+    """BackupReady, with what the logical dumps do (only for a claim that asks for them)."""
+    dump = plan.dump
+    if dump is None:
+        return backup
+    last = _last_dump(observed)
+    if _dump_failed(observed):
+        return Condition(
+            type=BACKUP_READY,
+            status=False,
+            reason="DumpFailed",
+            message=f"the last logical dump failed (see the Jobs of CronJob {names.dump_name(plan.cluster)}); "
+            f"last successful dump: {last or 'none yet'}; {backup.message}",
+        )
+    dumps = (
+        f"logical dumps to {dump.target(plan.namespace, plan.cluster)} on '{dump.schedule}' (UTC), kept "
+        f"{dump.retention_days} days; last successful dump: {last or 'none yet'}"
+    )
+    if plan.backup.method == "none":
+        message = f"{dumps}; no physical backups (backup.method: none)"
+        return Condition(type=BACKUP_READY, status=True, reason="DumpsOnly", message=message)
+    return Condition(
+        type=BACKUP_READY, status=backup.status, reason=backup.reason, message=f"{backup.message}; {dumps}"
+    )
 
 
 def _refused(observed: Observed) -> str | None:
@@ -218,4 +284,5 @@ def database_conditions(plan: DatabasePlan, observed: Observed, outcome: Outcome
     else:
         ready = waiting(DATABASE_READY, outcome.waiting or ["the database"])
     version = _version_condition(plan, observed)
-    return [ready, _backup_condition(plan, observed)] + ([version] if version else [])
+    backup = _with_dumps(plan, observed, _backup_condition(plan, observed))
+    return [ready, backup] + ([version] if version else [])

@@ -1,4 +1,4 @@
-"""Upstream files that are not in ../shared, taken from Go modules.
+"""Upstream files beside the pinned CRDs of tests/support/upstream.py, taken from Go modules.
 
 Some schemas the tests need are published inside Go modules: Crossplane 1.20's
 CRDs (github.com/crossplane/crossplane, cluster/crds) and the CSI snapshot CRDs

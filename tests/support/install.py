@@ -65,6 +65,8 @@ def paths() -> list[Path]:
         out.append(Path(f"application-{method}", _claim("TauApplication", app), store, OBJECT_STORE_INPUT))
     restore = {"restore": {"backupName": "shop-backup"}}
     out.append(Path("postgres-restore", _claim("PostgresDatabase", restore, "restored"), (SNAPSHOT_BACKUP,)))
+    dump = {"restore": {"dump": {"file": "latest", "privateKeySecret": "shop-backup-key"}}}
+    out.append(Path("postgres-restore-dump", _claim("PostgresDatabase", dump, "from-dump")))
     operator = {
         "apiVersion": "tau.home.arpa/v1alpha1",
         "kind": "CNPGOperator",
