@@ -8,9 +8,12 @@ in one round trip instead of one error per reconcile.
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import annotated_types
 import pydantic
 
 # A value is echoed back so the user sees what was refused, but never in full:
@@ -76,12 +79,53 @@ def _clean(message: str) -> str:
     return message
 
 
-def from_validation_error(prefix: str, err: pydantic.ValidationError) -> SpecError:
-    """Translate a pydantic ValidationError into problems that name each field."""
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model (or list item type) inside Optional/Union/list annotations, else the annotation."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _model_of(inner[0]) if len(inner) == 1 else annotation
+    return annotation
+
+
+def _field(model: Any, loc: Sequence[str | int]) -> pydantic.fields.FieldInfo | None:
+    """The pydantic field a validation error's location points at, if it can be followed."""
+    info = None
+    for part in loc:
+        current = _model_of(info.annotation) if info is not None else model
+        if isinstance(part, int):
+            if typing.get_origin(current) is not list:
+                return None
+            (item,) = typing.get_args(current) or (None,)
+            info = pydantic.fields.FieldInfo(annotation=item)
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not isinstance(fields, dict) or part not in fields:
+            return None
+        info = fields[part]
+    return info
+
+
+def _range(model: Any, loc: Sequence[str | int]) -> str | None:
+    """`between 14 and 18` when the field has both bounds: one message gives the whole allowed range."""
+    info = _field(model, loc)
+    if info is None:
+        return None
+    low = next((m.ge for m in info.metadata if isinstance(m, annotated_types.Ge)), None)
+    high = next((m.le for m in info.metadata if isinstance(m, annotated_types.Le)), None)
+    return f"must be between {low} and {high}" if low is not None and high is not None else None
+
+
+def from_validation_error(prefix: str, err: pydantic.ValidationError, model: Any = None) -> SpecError:
+    """Translate a pydantic ValidationError into problems that name each field.
+
+    With the `model`, a value out of a field's range says the whole range, not one bound.
+    """
     problems = []
     for item in err.errors(include_url=False):
         loc = [p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-after["))]
         message = _clean(item["msg"])
+        if item["type"] in {"greater_than_equal", "less_than_equal"} and (whole := _range(model, loc)):
+            message = whole
         if item["type"] not in {"value_error", "assertion_error", "missing"} and "input" in item:
             message = f"{show(item['input'])} is not valid: {message}"
         elif item["type"] == "missing":

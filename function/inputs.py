@@ -62,7 +62,7 @@ def parse_spec(model: type[ModelT], composite: dict) -> ModelT:
     try:
         return model.model_validate(spec)
     except pydantic.ValidationError as err:
-        raise from_validation_error("spec", err) from None
+        raise from_validation_error("spec", err, model) from None
 
 
 def parse_input(raw: dict | None) -> PlatformDefaults:
@@ -72,4 +72,4 @@ def parse_input(raw: dict | None) -> PlatformDefaults:
     try:
         return PlatformDefaults.model_validate(raw)
     except pydantic.ValidationError as err:
-        raise from_validation_error("input", err) from None
+        raise from_validation_error("input", err, PlatformDefaults) from None

@@ -21,8 +21,18 @@ from tests.support.function import Case
 from tests.support.paths import APIS
 
 CASES = [
-    Case("version too old", {"instance": {"version": 13}}, "spec.instance.version", "greater than or equal to 14"),
-    Case("version too new", {"instance": {"version": 19}}, "spec.instance.version", "less than or equal to 18"),
+    Case(
+        "version too old",
+        {"instance": {"version": 13}},
+        "spec.instance.version",
+        "13 is not valid: must be between 14 and 18",
+    ),
+    Case(
+        "version too new",
+        {"instance": {"version": 19}},
+        "spec.instance.version",
+        "19 is not valid: must be between 14 and 18",
+    ),
     Case("version not a number", {"instance": {"version": "fifteen"}}, "spec.instance.version", "valid integer"),
     Case("five-field cron", {"backup": {"schedule": "0 3 * * *"}}, "spec.backup.schedule", "five fields"),
     Case(
@@ -136,9 +146,9 @@ CASES = [
         "spec.instance.parameters",
         "'replica' or 'logical'",
     ),
-    Case("instances zero", {"instance": {"instances": 0}}, "spec.instance.instances", "greater than or equal to 1"),
-    Case("instances eleven", {"instance": {"instances": 11}}, "spec.instance.instances", "less than or equal to 10"),
-    Case("retention zero", {"backup": {"retentionDays": 0}}, "spec.backup.retentionDays", "greater than or equal to 1"),
+    Case("instances zero", {"instance": {"instances": 0}}, "spec.instance.instances", "must be between 1 and 10"),
+    Case("instances eleven", {"instance": {"instances": 11}}, "spec.instance.instances", "must be between 1 and 10"),
+    Case("retention zero", {"backup": {"retentionDays": 0}}, "spec.backup.retentionDays", "must be between 1 and 3650"),
     Case(
         "unknown backup method",
         {"backup": {"method": "pg_dump"}},
@@ -243,7 +253,7 @@ CASES = [
         "bad platform input",
         {},
         "input.postgres.version",
-        "greater than or equal to 14",
+        "must be between 14 and 18",
         function_input={
             "apiVersion": "fn.tau.home.arpa/v1alpha1",
             "kind": "PlatformDefaults",

@@ -433,7 +433,8 @@ POSTGRES_BREAKS: list[Break] = [
     ("spec.credentialsSecretName", setting("credentialsSecretName", "Not_A_Name")),
     ("spec.deletionPolicy", setting("deletionPolicy", "Orphan")),
     ("spec.namespace", setting("namespace", "somebody-else")),
-    ("spec.restore.backupName", setting("restore", {"pointInTime": "2026-01-01T00:00:00Z"})),
+    # backupName or dump, exactly one (issue #9): the message names restore itself.
+    ("spec.restore", setting("restore", {"pointInTime": "2026-01-01T00:00:00Z"})),
 ]
 APPLICATION_BREAKS: list[Break] = [
     ("spec.image", setting("image", "")),
