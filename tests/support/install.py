@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import pathlib
+from collections.abc import Callable
 
 import yaml
 from crossplane.function import resource
@@ -91,23 +92,34 @@ class Trace:
         return [c["spec"]["forProvider"]["manifest"] for c in self.composed if c["kind"] == "Object"]
 
 
-@functools.cache
-def trace() -> Trace:
-    """Run every path to steady state; collect every composed resource and requirement on the way."""
+def run_paths(shape: Callable[[dict], dict] = lambda xr: xr) -> tuple[tuple[dict, ...], tuple, tuple]:
+    """Run every path, as a composite of `shape`, to steady state.
+
+    Returns every composed resource, and the requirements stated in the 2.x field and in
+    the 1.20 field (`extra_resources`) on the way.
+    """
     composed: list[dict] = []
-    requirements: list[fnv1.ResourceSelector] = []
+    required: list[fnv1.ResourceSelector] = []
+    extra: list[fnv1.ResourceSelector] = []
     for path in paths():
-        xr = simulate.to_composite(path.claim)
+        xr = shape(simulate.to_composite(path.claim))
         responses = f.trace(xr, path.available, path.function_input)
         for rsp in responses:
             assert f.fatal(rsp) is None, f"{path.name}: {f.fatal(rsp)}"
             composed.extend(
                 render.integral(resource.struct_to_dict(r.resource)) for r in rsp.desired.resources.values()
             )
-            requirements.extend(rsp.requirements.resources.values())
-            requirements.extend(rsp.requirements.extra_resources.values())
+            required.extend(rsp.requirements.resources.values())
+            extra.extend(rsp.requirements.extra_resources.values())
         assert responses[-1].desired.composite.ready == fnv1.READY_TRUE, f"{path.name} did not converge"
-    return Trace(tuple(composed), tuple(requirements))
+    return tuple(composed), tuple(required), tuple(extra)
+
+
+@functools.cache
+def trace() -> Trace:
+    """Run every path to steady state; collect every composed resource and requirement on the way."""
+    composed, required, extra = run_paths()
+    return Trace(composed, required + extra)
 
 
 def documents(path: pathlib.Path) -> list[dict]:

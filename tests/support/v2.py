@@ -14,10 +14,9 @@ import functools
 import pathlib
 
 import yaml
-from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function import kinds, render, simulate
+from function import kinds
 from function.api import definitions
 from tests.support import function as f
 from tests.support import install
@@ -153,18 +152,4 @@ class Trace:
 @functools.cache
 def trace() -> Trace:
     """Every install code path (tests/support/install.py), as a v2 composite, to steady state."""
-    composed: list[dict] = []
-    requirements: list[fnv1.ResourceSelector] = []
-    extra: list[fnv1.ResourceSelector] = []
-    for path in install.paths():
-        xr = as_v2(simulate.to_composite(path.claim))
-        responses = f.trace(xr, path.available, path.function_input)
-        for rsp in responses:
-            assert f.fatal(rsp) is None, f"{path.name}: {f.fatal(rsp)}"
-            composed.extend(
-                render.integral(resource.struct_to_dict(r.resource)) for r in rsp.desired.resources.values()
-            )
-            requirements.extend(rsp.requirements.resources.values())
-            extra.extend(rsp.requirements.extra_resources.values())
-        assert responses[-1].desired.composite.ready == fnv1.READY_TRUE, f"{path.name} did not converge"
-    return Trace(tuple(composed), tuple(requirements), tuple(extra))
+    return Trace(*install.run_paths(as_v2))
