@@ -40,19 +40,23 @@ def require(crossplane: str = "crossplane") -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def plane() -> Iterator[cluster.ControlPlane]:
-    """The running control plane (Crossplane 2.x), torn down at the end of the session."""
-    require()
-    control_plane = cluster.ControlPlane()
+def running(control_plane: cluster.ControlPlane, what: str) -> Iterator[cluster.ControlPlane]:
+    """Start `control_plane` for a fixture to yield, and stop it afterwards (TAU_CONTROLPLANE_KEEP keeps its files)."""
     try:
         control_plane.start()
     except cluster.ControlPlaneError as error:
-        pytest.fail(f"the local control plane did not start: {error}")
+        pytest.fail(f"{what} did not start: {error}")
     try:
         yield control_plane
     finally:
         control_plane.stop(keep=bool(os.environ.get("TAU_CONTROLPLANE_KEEP")))
+
+
+@pytest.fixture(scope="session")
+def plane() -> Iterator[cluster.ControlPlane]:
+    """The running control plane (Crossplane 2.x), torn down at the end of the session."""
+    require()
+    yield from running(cluster.ControlPlane(), "the local control plane")
 
 
 @pytest.fixture(scope="session")

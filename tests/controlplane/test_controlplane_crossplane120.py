@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from tests.controlplane import claims, cluster
-from tests.controlplane.conftest import require
+from tests.controlplane.conftest import require, running
 from tests.controlplane.kubelet_standin import CNPGStatusStandIn
 from tests.support.paths import REPO
 
@@ -39,14 +39,7 @@ def plane120() -> Iterator[cluster.ControlPlane]:
     """A second control plane, running Crossplane 1.20.11 core."""
     require("crossplane-1.20")
     plane = cluster.ControlPlane(crossplane="crossplane-1.20", netns=f"tau-cp120-{os.getpid()}")
-    try:
-        plane.start()
-    except cluster.ControlPlaneError as error:
-        pytest.fail(f"the 1.20 control plane did not start: {error}")
-    try:
-        yield plane
-    finally:
-        plane.stop(keep=bool(os.environ.get("TAU_CONTROLPLANE_KEEP")))
+    yield from running(plane, "the 1.20 control plane")
 
 
 @pytest.fixture(scope="module")
