@@ -27,6 +27,7 @@ from typing import Any
 # The Python twin of every CEL rule the generated XRDs carry, keyed by the rule's text.
 _CRON_FIELDS = 6
 CEL_TWINS: dict[str, Callable[[Any], bool]] = {
+    "has(self.backupName) != has(self.dump)": lambda value: ("backupName" in value) != ("dump" in value),
     "self.startsWith('@') || self.split(' ').filter(f, f != '').size() == 6": (
         lambda value: value.startswith("@") or len([f for f in value.split(" ") if f != ""]) == _CRON_FIELDS
     ),

@@ -60,6 +60,11 @@ ANNOTATIONS = {
     "meta.crossplane.io/license": "Apache-2.0",
 }
 REGENERATE = "function-tau install-manifests --registry {registry} --version {version} --in-place"
+# The dump jobs' image (the Dockerfile's pgdump target): the release workflow publishes it beside
+# the function, <registry>/function-tau-pgdump:<tag>. No install file names it: it is the platform
+# default dumps.image (platform.DUMP_IMAGE, the upstream image), which only the admin's
+# PlatformDefaults (`function-tau compositions`) change, so install-manifests says what to set.
+DUMP_REPOSITORY = platform.DUMP_IMAGE.rpartition(":")[0].rpartition("/")[2]
 
 
 def source_for(registry: str) -> str:
@@ -144,6 +149,24 @@ def configuration_install(registry: str, version: str) -> dict:
         "metadata": {"name": release.CONFIGURATION_REPOSITORY},
         "spec": {"package": pkg.configuration_package},
     }
+
+
+def dump_image(registry: str, version: str) -> str:
+    """The dump jobs' image published with the packages of `registry` and `version` (same registry and tag)."""
+    version = str(release.Version.parse(version))
+    return f"{registry}/{DUMP_REPOSITORY}:{release.Release(version, registry).tag}"
+
+
+def dump_image_note(registry: str, version: str) -> str | None:
+    """What install-manifests tells the admin when the default dumps.image is not the one published with these."""
+    image = dump_image(registry, version)
+    if image == platform.DUMP_IMAGE:
+        return None
+    return (
+        f"dumps.image: the platform default is {platform.DUMP_IMAGE}; the dump jobs' image published with "
+        f"these packages is {image}. Set dumps.image: {image} in your PlatformDefaults and install the "
+        "Compositions made from them (function-tau compositions)."
+    )
 
 
 def package_files(registry: str, version: str, source: str | None = None) -> dict[str, str]:
@@ -502,7 +525,11 @@ def install_manifests(  # noqa: PLR0913 - click passes one parameter per option
     check: bool,
     root: str,
 ) -> None:
-    """Generate the install manifests for a registry and version: no hand edits."""
+    """Generate the install manifests for a registry and version: no hand edits.
+
+    No install file names the dump jobs' image: when the platform default
+    dumps.image is not the one published with these packages, it says which to set.
+    """
     if sum(map(bool, (output, in_place, check))) != 1:
         raise click.UsageError("give one of --output DIR, --in-place or --check")
     version = version or _default_version()
@@ -512,9 +539,12 @@ def install_manifests(  # noqa: PLR0913 - click passes one parameter per option
     except release.ReleaseError as error:
         raise click.ClickException(str(error)) from None
     repo = pathlib.Path(root)
+    note = dump_image_note(registry, version)
     if output:
         for path in write(pathlib.Path(output), install_set(repo, registry, version, source)):
             click.echo(f"wrote {pathlib.Path(output) / path}")
+        if note:
+            click.echo(note)
         return
     stale = write(repo, files, check=check)
     if check and stale:
@@ -523,6 +553,8 @@ def install_manifests(  # noqa: PLR0913 - click passes one parameter per option
         )
     for path in [] if check else stale:
         click.echo(f"wrote {path}")
+    if note and in_place:
+        click.echo(note)
 
 
 @click.command("compositions")

@@ -23,11 +23,15 @@ DUMP_CONFIG_MAP = "postgres-dump-configmap"
 DUMP_VOLUME = "postgres-dump-volume"
 DUMP_CRON_JOB = "postgres-dump-cronjob"
 DUMP_RESTORE_JOB = "postgres-dump-restore-job"
+DATABASE_ROLE = "postgres-database-role"  # the owner's DatabaseRole, on a shared instance only
 DATABASE_KEYS = (
     CREDENTIALS, CLUSTER, DATABASE, SCHEDULED_BACKUP, OBJECT_STORE, OBJECT_STORE_SECRET,
     PRUNE_SERVICE_ACCOUNT, PRUNE_ROLE, PRUNE_ROLE_BINDING, PRUNE_CRON_JOB,
-    DUMP_CONFIG_MAP, DUMP_VOLUME, DUMP_CRON_JOB, DUMP_RESTORE_JOB,
+    DUMP_CONFIG_MAP, DUMP_VOLUME, DUMP_CRON_JOB, DUMP_RESTORE_JOB, DATABASE_ROLE,
 )  # fmt: skip
+
+# PostgresInstance (besides the cluster keys above, which it shares with a PostgresDatabase's own cluster).
+POOLER = "postgres-pooler"
 
 # TauApplication (besides its database's).
 DEPLOYMENT = "application-deployment"
@@ -44,5 +48,7 @@ SNAPSHOT_CLASS = "cnpg-volume-snapshot-class"
 LIVE_SECRET = "postgres-credentials-secret"  # noqa: S105 - a requirement name, not a secret
 S3_SECRET = "postgres-object-store-admin-credentials"  # noqa: S105 - a requirement name, not a secret
 RESTORE_BACKUP = "postgres-restore-backup"
+INSTANCE = "postgres-instance"  # the PostgresInstance a database's instanceRef names
+DATABASES_ON_CLUSTER = "postgres-databases-on-cluster"  # every CNPG Database the function composed on a cluster
 LIVE_CLUSTER = "postgres-live-cluster"  # a CNPG Cluster of the claim's name the function has not composed (adoption)
 CERT_MANAGER = "cert-manager-certificates-crd"

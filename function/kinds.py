@@ -15,6 +15,8 @@ from function.api import definitions
 from function.api.definitions import CompositeDefinition
 from function.application.composer import ApplicationComposer
 from function.application.status import APPLICATION_READY
+from function.instance.composer import InstanceComposer
+from function.instance.status import INSTANCE_READY
 from function.operator.composer import OperatorComposer
 from function.operator.status import OPERATOR_READY
 from function.outcome import Composer
@@ -46,6 +48,7 @@ KINDS: tuple[Kind, ...] = (
     Kind(definitions.POSTGRES_DATABASE, DATABASE_READY, DatabaseComposer),
     Kind(definitions.TAU_APPLICATION, APPLICATION_READY, ApplicationComposer),
     Kind(definitions.CNPG_OPERATOR, OPERATOR_READY, OperatorComposer),
+    Kind(definitions.POSTGRES_INSTANCE, INSTANCE_READY, InstanceComposer),
 )
 
 

@@ -143,10 +143,13 @@ def render(  # noqa: PLR0913 - click passes one parameter per option
             doc = ((doc.get("spec") or {}).get("pipeline") or [{}])[0].get("input") or {}
         function_input = doc
     observed_docs = [d.body for d in _documents(observed)]
-    required_docs = [d.body for d in _documents(required)]
+    claim_docs = _documents(claims, required=True)
+    # The claims rendered together see each other's composites, as they would in a cluster
+    # (a PostgresDatabase finds the PostgresInstance its instanceRef names).
+    required_docs = [d.body for d in _documents(required)] + _composites(claim_docs)
     out: list[dict] = []
     exit_code = 0
-    for claim in _documents(claims, required=True):
+    for claim in claim_docs:
         problems = _refused_by_the_api_server(claim)
         if problems:
             click.echo(admission.refusal(claim.body, problems, claim.source), err=True)
@@ -177,6 +180,17 @@ def render(  # noqa: PLR0913 - click passes one parameter per option
     # Keys sorted as `crossplane render` prints them, so the two outputs diff cleanly.
     click.echo(generate_module.dump(out, sort_keys=True), nl=False)
     sys.exit(exit_code)
+
+
+def _composites(claims: list[Document]) -> list[dict]:
+    """The composites of the claims (and composites) that can be simulated; the others are reported when rendered."""
+    found = []
+    for claim in claims:
+        try:
+            found.append(simulate.to_composite(claim.body))
+        except simulate.ClaimError:
+            continue
+    return found
 
 
 @cli.command()

@@ -176,3 +176,41 @@ def dump_volume_name(cluster: str) -> str:
 def prune_name(cluster: str) -> str:
     """The retention CronJob and its ServiceAccount, Role and RoleBinding."""
     return f"{cluster}-backup-prune"
+
+
+# A shared instance (PostgresInstance): several databases on one cluster.
+
+# CNPG's initdb creates this database, owned by a role of the same name, when the
+# bootstrap names none (a PostgresInstance's cluster); no database on it may take them.
+CNPG_BOOTSTRAP_DATABASE = "app"
+
+
+def on_cluster(cluster: str, pg_name: str) -> str:
+    """The CNPG Database or DatabaseRole of a PostgreSQL database or role on a shared cluster: `<cluster>-<name>`.
+
+    One resource name per PostgreSQL name ('_' written '-', which a plain
+    identifier never has, so no two names meet): two claims that ask for the same
+    database or role on one cluster compose the same resource, which Crossplane
+    lets only one composite control.
+    """
+    return f"{cluster}-{pg_name.replace('_', '-')}"
+
+
+def on_cluster_problem(cluster: str, pg_name: str) -> str | None:
+    """Why a database or role name cannot name its resource on a shared cluster, or None."""
+    if pg_name.endswith("_"):
+        return (
+            f"{show(pg_name)} ends with '_'; on a shared instance it also names a Kubernetes resource "
+            f"({show(on_cluster(cluster, pg_name))}), which cannot end with '-'"
+        )
+    return dns1123_subdomain_problem(on_cluster(cluster, pg_name))
+
+
+def pooler_name(cluster: str) -> str:
+    """The CNPG Pooler (PgBouncer) of a cluster, and its Service."""
+    return f"{cluster}-pooler"
+
+
+def pooler_host(cluster: str, namespace: str) -> str:
+    """The in-cluster host of a cluster's pooler."""
+    return f"{pooler_name(cluster)}.{namespace}.svc"

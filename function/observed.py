@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
@@ -59,10 +60,15 @@ def _string_at(struct: Any, *path: str) -> str | None:
     return value.string_value if value is not None and value.WhichOneof("kind") == "string_value" else None
 
 
-def _is(struct: Any, asked: tuple[str, str | None]) -> bool:
-    """Whether a fetched object is the one asked for: its name, and its namespace for a namespaced one."""
-    name, namespace = asked
-    if _string_at(struct, "metadata", "name") != name:
+Asked = tuple[str | None, str | None, tuple[tuple[str, str], ...]]
+
+
+def _is(struct: Any, asked: Asked) -> bool:
+    """Whether a fetched object is one asked for: its name (or labels), and its namespace for a namespaced one."""
+    name, namespace, labels = asked
+    if name is not None and _string_at(struct, "metadata", "name") != name:
+        return False
+    if any(_string_at(struct, "metadata", "labels", key) != value for key, value in labels):
         return False
     return namespace is None or _string_at(struct, "metadata", "namespace") == namespace
 
@@ -177,16 +183,20 @@ class Observed:
         return None if value is None else structs.to_python(value)
 
     @functools.cached_property
-    def _asked(self) -> dict[str, tuple[str, str | None]]:
+    def _asked(self) -> dict[str, Asked]:
         return {}
 
-    def ask(self, name: str, match_name: str, namespace: str | None) -> None:
+    def ask(
+        self, name: str, match_name: str | None, namespace: str | None, labels: Mapping[str, str] | None = None
+    ) -> None:
         """Note which object the function asks Crossplane for under `name` (`required` reads only that one).
 
         `Composer.require` does it for every requirement; code that reads an
         answer before the composer asks (planning) notes the same object first.
+        A list (`match_name` None) keeps only objects with every one of `labels`.
         """
-        self._asked[name] = (match_name, namespace)
+        kept = tuple(sorted((labels or {}).items())) if match_name is None else ()
+        self._asked[name] = (match_name, namespace, kept)
 
     def required(self, name: str) -> list[dict] | None:
         """The object asked for under `name` (`ask`), as a list of none or one; None while not looked up yet.

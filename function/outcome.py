@@ -46,19 +46,24 @@ class Requirement:
     name: str
     api_version: str
     kind: str
-    match_name: str
+    match_name: str | None  # None: every object with `labels` (in the namespace, for a namespaced kind)
     namespace: str | None = None  # None for a cluster-scoped resource (a CRD)
     # Labels that only this object carries (the 1.20 selector); required for a namespaced object.
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
-        if self.namespace is not None and not self.labels:
+        if (self.namespace is not None or self.match_name is None) and not self.labels:
             # An empty label selector would have 1.20 list every object of the kind in the cluster.
-            raise ValueError(f"requirement {self.name}: a namespaced object needs labels for Crossplane 1.20")
+            raise ValueError(f"requirement {self.name}: a namespaced object or a list needs labels")
 
     def selector(self) -> fnv1.ResourceSelector:
-        """The selector Crossplane 2.x reads (`requirements.resources`): by name, in the namespace."""
-        selector = fnv1.ResourceSelector(api_version=self.api_version, kind=self.kind, match_name=self.match_name)
+        """The selector Crossplane 2.x reads (`requirements.resources`): by name (or by labels), in the namespace."""
+        if self.match_name is None:
+            selector = fnv1.ResourceSelector(
+                api_version=self.api_version, kind=self.kind, match_labels=fnv1.MatchLabels(labels=dict(self.labels))
+            )
+        else:
+            selector = fnv1.ResourceSelector(api_version=self.api_version, kind=self.kind, match_name=self.match_name)
         if self.namespace is not None:
             selector.namespace = self.namespace
         return selector
@@ -70,7 +75,7 @@ class Requirement:
         for a namespaced one, with the namespace, which 2.x honours (it answers
         both fields) and 1.20 does not know.
         """
-        if self.namespace is None:
+        if self.namespace is None or self.match_name is None:
             return self.selector()
         return fnv1.ResourceSelector(
             api_version=self.api_version,
@@ -196,4 +201,4 @@ class Composer:
         for requirement in requirements:
             if requirement is not None:
                 self.outcome.requirements.append(requirement)
-                self.observed.ask(requirement.name, requirement.match_name, requirement.namespace)
+                self.observed.ask(requirement.name, requirement.match_name, requirement.namespace, requirement.labels)

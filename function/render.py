@@ -27,7 +27,7 @@ from function.simulate import RESOURCE_NAME_ANNOTATION
 
 REDACTED = "<redacted>"
 # Secret keys that hold (or embed) a secret value.
-SECRET_KEYS = frozenset({"password", "DB_PASSWORD", "PGPASSWORD", "DATABASE_URL"})
+SECRET_KEYS = frozenset({"password", "DB_PASSWORD", "PGPASSWORD", "DATABASE_URL", "DATABASE_POOLER_URL"})
 FIXED_TIME = "2024-01-01T00:00:00Z"  # what `crossplane render` prints for every condition
 
 
@@ -75,8 +75,10 @@ def mask_secrets(manifest: dict) -> None:
     for key, value in list(data.items()):
         if not isinstance(value, str):
             continue
-        if key in SECRET_KEYS and password:
-            text = base64.b64decode(value).decode(errors="replace").replace(password, REDACTED)
+        decoded = base64.b64decode(value).decode(errors="replace")
+        if password and (key in SECRET_KEYS or password in decoded):
+            # Any value that holds the password, whatever its key (a URL a later version adds included).
+            text = decoded.replace(password, REDACTED)
         elif dig(manifest, "metadata", "labels", "app.kubernetes.io/component") == "backup":
             text = REDACTED  # object store access keys
         else:

@@ -168,6 +168,7 @@ def run(
 _HEALTHY_STATUS: dict[str, dict] = {
     "Cluster": {"phase": "Cluster in healthy state", "conditions": [{"type": "Ready", "status": "True"}]},
     "Database": {"applied": True},
+    "DatabaseRole": {"applied": True},
     "Deployment": {"conditions": [{"type": "Available", "status": "True"}]},
     "Job": {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]},
 }

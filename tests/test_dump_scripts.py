@@ -100,14 +100,25 @@ def pg():
         yield server
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _no_gpg_agent_left():
+    """Stop the gpg-agent (dirmngr, keyboxd) of every GnuPG home these tests ran gpg in."""
+    try:
+        yield
+    finally:
+        postgres.stop_agents()
+
+
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory):
     base = tmp_path_factory.mktemp("keys")
-    pair = postgres.make_key_pair(base / "gnupg", base / "admin")
-    other = postgres.make_key_pair(base / "gnupg-other", base / "other")
-    yield pair, other
-    postgres.stop_agent(base / "gnupg")
-    postgres.stop_agent(base / "gnupg-other")
+    try:
+        pair = postgres.make_key_pair(base / "gnupg", base / "admin")
+        other = postgres.make_key_pair(base / "gnupg-other", base / "other")
+        yield pair, other
+    finally:
+        postgres.stop_agent(base / "gnupg")
+        postgres.stop_agent(base / "gnupg-other")
 
 
 @pytest.fixture

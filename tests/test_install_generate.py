@@ -170,6 +170,34 @@ def test_the_install_manifests_command(tmp_path: pathlib.Path):
     assert result.exit_code == 1 and "not a semantic version" in result.output
 
 
+@pytest.mark.parametrize(
+    ("registry", "version", "image"),
+    [
+        (install.UPSTREAM_REGISTRY, __version__, f"ghcr.io/function-tau/function-tau-pgdump:v{__version__}"),
+        ("ghcr.io/some-fork", "1.2.3", "ghcr.io/some-fork/function-tau-pgdump:v1.2.3"),
+        ("ghcr.io/some-fork", "v1.2.3", "ghcr.io/some-fork/function-tau-pgdump:v1.2.3"),
+        ("ghcr.io/some-fork", "0.1.1-dev.3.g1a2b3c4d5e6f", "ghcr.io/some-fork/function-tau-pgdump:v0.1.1-dev.3.g1a2b3c4d5e6f"),
+        ("registry.home.arpa:5000/platform", "2.0.0-rc.1", "registry.home.arpa:5000/platform/function-tau-pgdump:v2.0.0-rc.1"),
+    ],
+)  # fmt: skip
+def test_install_manifests_names_the_dump_image_of_its_registry(tmp_path: pathlib.Path, registry, version, image):
+    """The default dumps.image is upstream's: the command says to set the one published beside the function."""
+    out = tmp_path / "install"
+    args = ["--registry", registry, "--version", version, "--root", str(REPO)]
+    result = CliRunner().invoke(install.install_manifests, [*args, "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    (function,) = _docs((out / "08-function.yaml").read_text())
+    # The same registry and tag as the Function package, the repository the workflow pushes the pgdump target to.
+    assert image == function["spec"]["package"].replace("/function-tau:", "/function-tau-pgdump:")
+    assert f"Set dumps.image: {image} in your PlatformDefaults" in result.output
+    assert f"the platform default is {PlatformDefaults().dumps.image}" in result.output
+    # Nothing to say once the default is that image.
+    assert install.dump_image(registry, version) == image
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(install.platform, "DUMP_IMAGE", image)
+        assert install.dump_image_note(registry, version) is None
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Platform defaults → Compositions.
 

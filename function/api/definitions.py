@@ -14,6 +14,7 @@ import pydantic
 
 from function.api import platform
 from function.api.application import TauApplicationSpec, TauApplicationStatus
+from function.api.instance import InstanceStatus, PostgresInstanceSpec
 from function.api.operator import CNPGOperatorSpec, CNPGOperatorStatus
 from function.api.postgres import DatabaseStatus, PostgresDatabaseSpec
 from function.api.schema import openapi_schema
@@ -239,6 +240,24 @@ CNPG_OPERATOR = CompositeDefinition(
     platform_input=False,
 )
 
+POSTGRES_INSTANCE = CompositeDefinition(
+    kind="XPostgresInstance",
+    plural="xpostgresinstances",
+    claim_kind="PostgresInstance",
+    claim_plural="postgresinstances",
+    spec=PostgresInstanceSpec,
+    status=InstanceStatus,
+    description="A PostgreSQL instance (a CloudNativePG cluster) that several PostgresDatabases of its "
+    "namespace live on, with backups, restore and a connection pooler.",
+    directory="postgresinstance",
+    columns=(
+        Column("STATE", ".status.conditions[?(@.type=='InstanceReady')].reason"),
+        Column("HOST", ".status.host"),
+        Column("PHASE", ".status.phase"),
+        Column("LAST-BACKUP", ".status.lastSuccessfulBackup"),
+        Column("POOLER", ".status.poolerHost", priority=1),
+    ),
+)
 
 # The API server refuses a CRD with `default` on the top-level apiVersion, kind
 # or metadata (k8s.io/apiextensions-apiserver pkg/apis/apiextensions/validation

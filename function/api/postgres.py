@@ -12,7 +12,7 @@ import re
 from typing import Annotated, Literal
 
 import pydantic
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
 
 from function import cron, names, quantity, timestamps
 from function.api.common import (
@@ -221,7 +221,7 @@ class Dump(TauModel):
     )
 
 
-class Backup(TauModel):
+class PhysicalBackup(TauModel):
     """Scheduled backups and their retention."""
 
     enabled: bool = Field(
@@ -249,6 +249,11 @@ class Backup(TauModel):
         "their snapshots and Longhorn's copies on the NFS server). Default: false, backups outlive the claim. "
         "Only with deletionPolicy Delete.",
     )
+
+
+class Backup(PhysicalBackup):
+    """Scheduled backups and their retention."""
+
     dump: Dump = Field(default_factory=Dump, description="Logical dumps to the NFS server (encrypted files).")
 
 
@@ -276,8 +281,23 @@ class DumpRestore(TauModel):
     )
 
 
+ONE_RESTORE_SOURCE = "has(self.backupName) != has(self.dump)"
+
+
 class Restore(TauModel):
     """Bootstrap the new cluster from a backup instead of an empty database: backupName, or dump."""
+
+    model_config = ConfigDict(
+        **TauModel.model_config,
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": ONE_RESTORE_SOURCE,
+                    "message": "set exactly one of backupName and dump: a CNPG Backup or a logical dump",
+                }
+            ]
+        },
+    )
 
     backupName: KubernetesName | None = Field(
         None, description="A completed CNPG Backup in the claim's namespace (a snapshot or an object store backup)."
@@ -318,6 +338,19 @@ class Credentials(TauModel):
     )
 
 
+class InstanceRef(TauModel):
+    """A PostgresInstance in the claim's namespace that the database lives on, instead of a cluster of its own."""
+
+    name: KubernetesName = Field(
+        description="The PostgresInstance (its claim's name, or its composite's in Crossplane 2)."
+    )
+    namespace: KubernetesName | None = Field(
+        None,
+        description="Only the database's own namespace is allowed: CloudNativePG manages a database only from "
+        "its cluster's namespace (cloudnative-pg#6043). Default: the database's namespace.",
+    )
+
+
 class PostgresDatabaseSpec(TauModel):
     """The desired state of a PostgresDatabase."""
 
@@ -325,7 +358,15 @@ class PostgresDatabaseSpec(TauModel):
         None, description="The database to create. Default: the claim name with '-' replaced by '_'."
     )
     owner: RoleName | None = Field(None, description="The role that owns the database. Default: <databaseName>_user.")
-    instance: Instance = Field(default_factory=Instance, description="The PostgreSQL cluster.")
+    instance: Instance = Field(
+        default_factory=Instance, description="The PostgreSQL cluster of its own. Not with instanceRef."
+    )
+    instanceRef: InstanceRef | None = Field(
+        None,
+        description="Live on a shared PostgresInstance of the same namespace instead of a cluster of its own: "
+        "only the database, its owner role, extensions, credentials and dumps are created; the instance's "
+        "backups cover it. Not with instance, backup (but backup.dump) or restore.backupName. Cannot change.",
+    )
     extensions: list[ExtensionName] = Field(
         default_factory=list,
         max_length=MAX_EXTENSIONS,
@@ -384,3 +425,9 @@ class DatabaseStatus(TauModel):
         None, description="Where the logical dumps are: the volume and the folder of this cluster's files."
     )
     lastSuccessfulDump: str | None = Field(None, description="When the last logical dump completed.")
+    instance: str | None = Field(
+        None, description="The PostgresInstance the database lives on (instanceRef); unset on a cluster of its own."
+    )
+    poolerHost: str | None = Field(
+        None, description="In-cluster host of the instance's connection pooler (PgBouncer), when it has one."
+    )

@@ -30,27 +30,34 @@ from function.keys import CREDENTIALS, DEPLOYMENT, INGRESS, SERVICE
 from function.observed import Observed
 from function.outcome import Composer, Outcome
 from function.postgres import credentials
-from function.postgres.composer import DatabaseComposer
-from function.postgres.plan import DatabasePlan, plan_database
+from function.postgres.composer import InstanceWaitComposer, database_composer
+from function.postgres.plan import DatabasePlan
 from function.postgres.status import dump_restore_phase
 
 
 def _restore_job(database: DatabasePlan, observed: Observed) -> str | None:
     """The restore Job (restore.dump) the Deployment waits for, while the database is not restored yet."""
     if dump_restore_phase(database, observed) in {"Pending", "Restoring", "Failed"}:
-        return names.dump_restore_name(database.cluster)
+        return names.dump_restore_name(database.dump_stem)
     return None
 
 
 def _database(
     spec: TauApplicationSpec, identity: Identity, platform: PlatformDefaults, observed: Observed
-) -> tuple[DatabasePlan, Outcome]:
-    """The database, composed exactly as a PostgresDatabase with the claim's name, in its own Outcome."""
+) -> tuple[DatabasePlan | None, str, Outcome]:
+    """The database, composed exactly as a PostgresDatabase with the claim's name, in its own Outcome.
+
+    Returns its plan (None while the PostgresInstance it names is not found), its credentials Secret
+    and its outcome.
+    """
     try:
-        db_plan = plan_database(spec.database.postgres_spec(), identity, platform, observed, DATABASE_FIELD)
-        return db_plan, DatabaseComposer(db_plan, observed, field=DATABASE_FIELD).run()
+        composer = database_composer(spec.database.postgres_spec(), identity, platform, observed, DATABASE_FIELD)
+        outcome = composer.run()
     except SpecError as err:
         raise SpecError([plan.as_application_field(p, spec) for p in err.problems]) from None
+    if isinstance(composer, InstanceWaitComposer):
+        return None, composer.secret, outcome
+    return composer.plan, composer.plan.secret, outcome
 
 
 class ApplicationComposer(Composer):
@@ -67,7 +74,7 @@ class ApplicationComposer(Composer):
         spec = parse_spec(TauApplicationSpec, observed.composite)
         identity = Identity.of(observed.composite, spec.namespace)
         problems = plan.problems(spec, identity, observed)
-        database: tuple[DatabasePlan, Outcome] | None = None
+        database: tuple[DatabasePlan | None, str, Outcome] | None = None
         if spec.database.enabled:
             try:
                 database = _database(spec, identity, platform, observed)
@@ -75,20 +82,22 @@ class ApplicationComposer(Composer):
                 problems.extend(err.problems)
         if problems:
             raise SpecError(problems)
+        db_plan = database[0] if database is not None else None
         app = ApplicationPlan(
             name=identity.name,
             namespace=identity.namespace,
             spec=spec,
-            secret=database[0].secret if database is not None else None,
-            restore_job=_restore_job(database[0], observed) if database is not None else None,
+            secret=database[1] if database is not None else None,
+            restore_job=_restore_job(db_plan, observed) if db_plan is not None else None,
+            pooler=db_plan is not None and db_plan.pooler_host is not None,
         )
         own = cls(app, observed).run()
         # The application's condition first, then its database's (exactly a PostgresDatabase's).
         outcome = Outcome(conditions=[application_condition(app, observed, own.waiting)])
         if database is not None:
-            outcome.merge(database[1])
+            outcome.merge(database[2])
         outcome.merge(own)
-        outcome.status = application_status(app, observed, database[1].status if database else None)
+        outcome.status = application_status(app, observed, database[2].status if database else None)
         return outcome
 
     def run(self) -> Outcome:

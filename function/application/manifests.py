@@ -15,6 +15,8 @@ CLUSTER_ISSUER_ANNOTATION = "cert-manager.io/cluster-issuer"
 # The credentials Secret keys every container gets (the Pulumi plan's
 # getDatabaseEnvironmentVariables), in this order.
 INJECTED_VARIABLES = ("DATABASE_URL", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
+# And, for a database on an instance with a pooler, the same database through PgBouncer.
+POOLER_VARIABLE = "DATABASE_POOLER_URL"
 
 
 def environment(plan: ApplicationPlan) -> list[dict]:
@@ -34,6 +36,10 @@ def environment(plan: ApplicationPlan) -> list[dict]:
         if plan.secret
         else []
     )
+    if plan.secret and plan.pooler and POOLER_VARIABLE not in own:
+        # Optional: the key comes and goes with the instance's pooler, and a missing key must not stop the pod.
+        ref = {"name": plan.secret, "key": POOLER_VARIABLE, "optional": True}
+        injected.append({"name": POOLER_VARIABLE, "valueFrom": {"secretKeyRef": ref}})
     return injected + [{"name": var.name, "value": var.value} for var in plan.spec.env]
 
 

@@ -31,6 +31,8 @@ class ApplicationPlan:
     secret: str | None
     # The database is filled from a logical dump (restore.dump): the Deployment waits for the restore Job.
     restore_job: str | None = None
+    # The database is on an instance with a pooler: DATABASE_POOLER_URL is injected too.
+    pooler: bool = False
 
     @property
     def selector(self) -> dict[str, str]:

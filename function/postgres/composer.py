@@ -22,6 +22,7 @@ from function.keys import (
     CLUSTER,
     CREDENTIALS,
     DATABASE,
+    DATABASE_ROLE,
     DUMP_CONFIG_MAP,
     DUMP_CRON_JOB,
     DUMP_RESTORE_JOB,
@@ -38,10 +39,22 @@ from function.keys import (
 from function.labels import OBJECT_STORE_CREDENTIALS, kubectl_label
 from function.labels import value as label_value
 from function.observed import Observed, condition, dig
-from function.outcome import Composer, Outcome
-from function.postgres import credentials, dumps, manifests, restore
-from function.postgres.plan import DatabasePlan, ObjectStorePlan, adoption_requirement, plan_database
-from function.postgres.status import database_conditions, database_status
+from function.outcome import Composer, Outcome, waiting
+from function.postgres import credentials, dumps, manifests, restore, shared
+from function.postgres.plan import (
+    DatabasePlan,
+    ObjectStorePlan,
+    adoption_requirement,
+    plan_database,
+    plan_shared_database,
+)
+from function.postgres.status import (
+    DATABASE_READY,
+    database_conditions,
+    database_status,
+    shared_database_conditions,
+    shared_database_status,
+)
 
 
 class DatabaseComposer(Composer):
@@ -58,8 +71,7 @@ class DatabaseComposer(Composer):
         """An XPostgresDatabase (and its PostgresDatabase claim)."""
         spec = parse_spec(PostgresDatabaseSpec, observed.composite)
         identity = Identity.of(observed.composite, spec.namespace)
-        plan = plan_database(spec, identity, platform, observed, "spec")
-        return cls(plan, observed, field="spec").run()
+        return database_composer(spec, identity, platform, observed, "spec").run()
 
     def run(self) -> Outcome:
         """Compose every resource of the database, in dependency order, then its status."""
@@ -241,7 +253,7 @@ class DatabaseComposer(Composer):
             plan.dump.storage_class
             if plan.dump is not None
             else source.storage_class
-            if source is not None and source.source_cluster == plan.cluster
+            if source is not None and source.source_volume == names.dump_volume_name(plan.dump_stem)
             else None
         )
         if needed and storage_class is not None:
@@ -261,16 +273,18 @@ class DatabaseComposer(Composer):
         plan, observed = self.plan, self.observed
         source = plan.dump_restore
         emitted = {composed.key for composed in self.outcome.resources}
+        # What a new database comes with: on a cluster of its own, the cluster; on an instance, its Database.
+        created_with = DATABASE if plan.shared else CLUSTER
         if observed.has(DUMP_RESTORE_JOB):
             manifest = observed.manifest(DUMP_RESTORE_JOB)
-        elif source is not None and not observed.has(CLUSTER) and CLUSTER in emitted:
+        elif source is not None and not observed.has(created_with) and created_with in emitted:
             manifest = dumps.restore_job_manifest(plan, source)
         else:
             return
         if manifest is None:
             return
         self._dump_files(needed=True)
-        job = names.dump_restore_name(plan.cluster)
+        job = names.dump_restore_name(plan.dump_stem)
 
         def restoring() -> str:
             failed = condition(observed.live(DUMP_RESTORE_JOB), "Failed")
@@ -281,3 +295,81 @@ class DatabaseComposer(Composer):
             return f"restore of {what} to complete (Job {job})"
 
         self.emit(DUMP_RESTORE_JOB, manifest, dumps.JOB_COMPLETE, waiting=restoring)
+
+
+class SharedDatabaseComposer(DatabaseComposer):
+    """A database on a PostgresInstance: its credentials, owner role, database, extensions and dumps; no cluster.
+
+    Nothing waits for the cluster to be ready: CNPG applies the DatabaseRole and the Database once it is
+    (their `status.applied`), and the claim says what it waits for meanwhile.
+    """
+
+    def __init__(self, plan: DatabasePlan, observed: Observed, *, field: str, found: shared.Lookup) -> None:
+        super().__init__(plan, observed, field=field)
+        self.found = found
+
+    def run(self) -> Outcome:
+        """The credentials, the owner role, the database, then the dumps; the status from the instance's."""
+        plan, observed = self.plan, self.observed
+        self.require(
+            self.found.requirement,
+            shared.databases_requirement(plan.cluster, plan.namespace),
+            credentials.requirement(plan) if credentials.needs_live_secret(observed) else None,
+        )
+        self._credentials()
+        self._role()
+        self._database(cluster_ready=True)
+        self._dump_restore()
+        self._dumps(cluster_ready=observed.is_ready(DATABASE))
+        facts = self.found.facts
+        assert facts is not None  # a SharedDatabaseComposer is made only for an instance found
+        self.outcome.status = shared_database_status(plan, observed, self.outcome, facts)
+        self.outcome.conditions = shared_database_conditions(plan, observed, self.outcome, facts)
+        return self.outcome
+
+    def _role(self) -> None:
+        observed = self.observed
+
+        def applied() -> str:
+            message = dig(observed.live(DATABASE_ROLE), "status", "message")
+            return f"role {self.plan.owner} to be applied" + (f" ({message})" if message else "")
+
+        self.emit(DATABASE_ROLE, manifests.role_manifest(self.plan), objects.DATABASE_APPLIED, waiting=applied)
+
+
+class InstanceWaitComposer(Composer):
+    """A database whose instance is not found yet (and that has nothing on any cluster): it only waits."""
+
+    def __init__(self, observed: Observed, found: shared.Lookup, secret: str) -> None:
+        super().__init__(observed, "Orphan")
+        self.found = found
+        self.secret = secret
+        self.plan: DatabasePlan | None = None
+
+    def run(self) -> Outcome:
+        """Ask for the instance again, and say what the database waits for."""
+        self.require(self.found.requirement)
+        self.wait(self.found.waiting or "the PostgresInstance")
+        self.outcome.status = {"instance": self.found.instance_name, "secretName": self.secret, "phase": "Waiting"}
+        self.outcome.conditions = [waiting(DATABASE_READY, self.outcome.waiting)]
+        return self.outcome
+
+
+def database_composer(
+    spec: PostgresDatabaseSpec, identity: Identity, platform: PlatformDefaults, observed: Observed, field: str
+) -> DatabaseComposer | InstanceWaitComposer:
+    """The composer of a database: on a cluster of its own, or on the PostgresInstance it names.
+
+    Raises:
+        SpecError: the database cannot be composed as written (every problem at once).
+    """
+    if spec.instanceRef is None:
+        return DatabaseComposer(plan_database(spec, identity, platform, observed, field), observed, field=field)
+    found = shared.lookup(spec.instanceRef.name, identity, observed)
+    if found.facts is None:
+        problems = identity.namespace_problems(spec.namespace, f"{field}.namespace")
+        shared.raise_if(problems + shared.field_problems(spec, identity, field))
+        secret = spec.credentialsSecretName or names.default_credentials_secret(identity.name)
+        return InstanceWaitComposer(observed, found, secret)
+    plan = plan_shared_database(spec, identity, platform, observed, field, found.facts)
+    return SharedDatabaseComposer(plan, observed, field=field, found=found)

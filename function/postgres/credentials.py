@@ -239,7 +239,18 @@ def connection_values(plan: DatabasePlan, password: str) -> dict[str, str]:
         "PGUSER": plan.owner,
         "PGPASSWORD": password,
         "PGSSLMODE": SSLMODE,
-    }
+    } | _pooler_values(plan, password)
+
+
+def _pooler_values(plan: DatabasePlan, password: str) -> dict[str, str]:
+    """The same database through the instance's pooler (PgBouncer), when it has one: the app chooses."""
+    if plan.pooler_host is None:
+        return {}
+    url = (
+        f"postgresql://{quote(plan.owner, safe='')}:{quote(password, safe='')}"
+        f"@{plan.pooler_host}:{PORT}/{quote(plan.database, safe='')}?sslmode={SSLMODE}"
+    )
+    return {"DATABASE_POOLER_URL": url, "DB_POOLER_HOST": plan.pooler_host}
 
 
 def secret_manifest(plan: DatabasePlan, password: str, *, secret_type: str = BASIC_AUTH, rotation: int = 0) -> dict:

@@ -73,7 +73,7 @@ def config_map_manifest(plan: DatabasePlan) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": _metadata(plan, names.dump_name(plan.cluster)),
+        "metadata": _metadata(plan, names.dump_name(plan.dump_stem)),
         "data": data,
     }
 
@@ -83,7 +83,7 @@ def volume_manifest(plan: DatabasePlan, storage_class: str) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": _metadata(plan, names.dump_volume_name(plan.cluster)),
+        "metadata": _metadata(plan, names.dump_volume_name(plan.dump_stem)),
         "spec": {
             "accessModes": ["ReadWriteMany"],
             "storageClassName": storage_class,
@@ -123,7 +123,7 @@ def _env(plan: DatabasePlan, dump: DumpPlan) -> list[dict]:
 
 def cron_job_manifest(plan: DatabasePlan, dump: DumpPlan, *, suspend: bool) -> dict:
     """The dump and retention job: restricted Pod Security, one run at a time."""
-    name = names.dump_name(plan.cluster)
+    name = names.dump_name(plan.dump_stem)
     container = {
         "name": "dump",
         "image": dump.image,
@@ -144,7 +144,7 @@ def cron_job_manifest(plan: DatabasePlan, dump: DumpPlan, *, suspend: bool) -> d
         "containers": [container],
         "volumes": [
             {"name": "scripts", "configMap": {"name": name}},
-            {"name": "backups", "persistentVolumeClaim": {"claimName": names.dump_volume_name(plan.cluster)}},
+            {"name": "backups", "persistentVolumeClaim": {"claimName": names.dump_volume_name(plan.dump_stem)}},
             {"name": "tmp", "emptyDir": {}},
         ],
     }
@@ -236,11 +236,11 @@ def restore_job_manifest(plan: DatabasePlan, source: DumpRestorePlan) -> dict:
         "initContainers": [wait],
         "containers": [restore],
         "volumes": [
-            {"name": "scripts", "configMap": {"name": names.dump_name(plan.cluster)}},
+            {"name": "scripts", "configMap": {"name": names.dump_name(plan.dump_stem)}},
             {
                 "name": "backups",
                 "persistentVolumeClaim": {
-                    "claimName": names.dump_volume_name(source.source_cluster),
+                    "claimName": source.source_volume,
                     "readOnly": True,
                 },
             },
@@ -252,7 +252,7 @@ def restore_job_manifest(plan: DatabasePlan, source: DumpRestorePlan) -> dict:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": _metadata(plan, names.dump_restore_name(plan.cluster)),
+        "metadata": _metadata(plan, names.dump_restore_name(plan.dump_stem)),
         "spec": {"backoffLimit": 1, "template": {"spec": pod}},
     }
 

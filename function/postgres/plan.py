@@ -34,6 +34,8 @@ from function.keys import CLUSTER, LIVE_CLUSTER, RESTORE_BACKUP
 from function.objects import DeletionPolicy
 from function.observed import Observed, as_int, dig
 from function.outcome import Requirement
+from function.postgres import shared
+from function.postgres.shared import InstanceFacts
 
 PORT = 5432
 # Upgrading in place is possible to this major version or later (CloudNativePG's rule).
@@ -118,10 +120,10 @@ class DumpPlan:
     image: str
     run_as_user: int
 
-    def target(self, namespace: str, cluster: str) -> str:
-        """Where the files of `cluster` are, in words a user can act on."""
+    def target(self, namespace: str, cluster: str, stem: str | None = None) -> str:
+        """Where the files of `cluster` are (on the volume of `stem`, by default the cluster's), in words."""
         return (
-            f"PersistentVolumeClaim {names.dump_volume_name(cluster)} (StorageClass {self.storage_class}), "
+            f"PersistentVolumeClaim {names.dump_volume_name(stem or cluster)} (StorageClass {self.storage_class}), "
             f"folder {namespace}/{cluster}"
         )
 
@@ -131,7 +133,8 @@ class DumpRestorePlan:
     """restore.dump: the file a Job restores once into the new, empty database, and what it needs."""
 
     file: str  # a file name, or `latest`
-    source_cluster: str  # whose folder (and dump volume) holds the file
+    source_cluster: str  # whose folder holds the file
+    source_volume: str  # the dump volume the folder is on
     private_key_secret: str
     storage_class: str  # of this claim's own dump volume, when the dump is in its own folder
     image: str
@@ -165,6 +168,30 @@ class DatabasePlan:
     dump: DumpPlan | None = None
     # restore.dump: the logical dump the new database is filled from (None: none).
     dump_restore: DumpRestorePlan | None = None
+    # instanceRef: the PostgresInstance the database lives on (None: a cluster of its own).
+    instance_ref: str | None = None
+    # The pooler of that instance, when it has one: its host goes into the credentials.
+    pooler_host: str | None = None
+    # Whether the Cluster's bootstrap creates this plan's database and owner (a cluster of its own);
+    # False for a PostgresInstance, whose cluster starts with CloudNativePG's default database.
+    bootstrap_owner: bool = True
+    # pg_hba lines of a PostgresInstance's cluster: each database open to its owner only.
+    hba: tuple[str, ...] = ()
+
+    @property
+    def shared(self) -> bool:
+        """Whether the database lives on a PostgresInstance (and composes no cluster)."""
+        return self.instance_ref is not None
+
+    @property
+    def dump_stem(self) -> str:
+        """What the dump resources are named after: the cluster, or, on a shared cluster, the database on it."""
+        return names.on_cluster(self.cluster, self.database) if self.shared else self.cluster
+
+    @property
+    def reclaim_policy(self) -> Literal["retain", "delete"]:
+        """CNPG's reclaim policy of a shared database and its role: what deleting their resources does in SQL."""
+        return "delete" if self.deletion_policy == "Delete" else "retain"
 
     @property
     def host(self) -> str:
@@ -556,7 +583,7 @@ def _object_store(
 
 
 def _dump(
-    spec: PostgresDatabaseSpec, platform: PlatformDefaults, cluster: str, field: str
+    spec: PostgresDatabaseSpec, platform: PlatformDefaults, stem: str, field: str, name_field: str = "instance.name"
 ) -> tuple[DumpPlan | None, list[Problem]]:
     """The logical dumps the claim asks for (by default: the platform's dumps.enabled), or why they cannot run.
 
@@ -585,12 +612,12 @@ def _dump(
                 why if given else f"{why}; the dumps take backup.schedule unless backup.dump.schedule is set",
             )
         )
-    job = names.dump_name(cluster)
+    job = names.dump_name(stem)
     if len(job) > CRON_JOB_NAME_MAX:
         problems.append(
             Problem(
-                f"{field}.instance.name",
-                f"{show(cluster)} is {len(cluster)} characters; with dumps, the CronJob {show(job)} would be longer "
+                f"{field}.{name_field}",
+                f"{show(stem)} is {len(stem)} characters; with dumps, the CronJob {show(job)} would be longer "
                 f"than the {CRON_JOB_NAME_MAX} characters Kubernetes allows",
             )
         )
@@ -682,20 +709,95 @@ def plan_database(
         deletion_policy=spec.deletionPolicy,
         rotation=spec.credentials.rotation,
         dump=dump,
-        dump_restore=_dump_restore(spec, platform, found.cluster),
+        dump_restore=dump_restore(spec, platform, found.cluster, found.cluster),
     )
 
 
-def _dump_restore(spec: PostgresDatabaseSpec, platform: PlatformDefaults, cluster: str) -> DumpRestorePlan | None:
-    """restore.dump, resolved: the source folder defaults to this claim's cluster."""
+def dump_restore(
+    spec: PostgresDatabaseSpec, platform: PlatformDefaults, cluster: str, stem: str
+) -> DumpRestorePlan | None:
+    """restore.dump, resolved: the source folder defaults to this database's own (on its own dump volume)."""
     source = spec.restore.dump if spec.restore else None
     if source is None:
         return None
     return DumpRestorePlan(
         file=source.file,
         source_cluster=source.cluster or cluster,
+        source_volume=names.dump_volume_name(source.cluster or stem),
         private_key_secret=source.privateKeySecret,
         storage_class=platform.dumps.storageClass,
         image=platform.dumps.image,
         run_as_user=platform.dumps.runAsUser,
+    )
+
+
+def plan_shared_database(
+    spec: PostgresDatabaseSpec,
+    identity: Identity,
+    platform: PlatformDefaults,
+    observed: Observed,
+    field: str,
+    facts: InstanceFacts,
+) -> DatabasePlan:
+    """Resolve a database on a PostgresInstance (`instanceRef`), or raise SpecError listing every problem.
+
+    Only the database's own parts are planned: the cluster is the instance's (its version for the
+    extension checks, its pooler for the credentials); the cluster fields of the plan are the
+    platform's defaults and are never composed.
+    """
+    problems = identity.namespace_problems(spec.namespace, f"{field}.namespace")
+    problems += shared.field_problems(spec, identity, field) + shared.move_problems(observed, facts, field)
+    database = spec.databaseName or names.default_database_name(identity.name)
+    owner = spec.owner or names.default_owner(database)
+    secret = spec.credentialsSecretName or names.default_credentials_secret(identity.name)
+    derived = f"derived from the claim name {show(identity.name)}; set it explicitly"
+    for explicit, problem, name in (
+        (spec.databaseName, names.database_name_problem(database), "databaseName"),
+        (spec.owner, names.role_name_problem(owner), "owner"),
+        (spec.credentialsSecretName, names.dns1123_subdomain_problem(secret), "credentialsSecretName"),
+    ):
+        if explicit is None and problem:
+            problems.append(Problem(f"{field}.{name}", f"{problem} ({derived})"))
+    others = shared.ask(observed, shared.databases_requirement(facts.cluster, identity.namespace))
+    problems += shared.name_problems(facts, database, owner, identity, others, field)
+    version = shared.version(facts, platform)
+    problems += _extension_problems(spec, platform, version, field)
+    stem = names.on_cluster(facts.cluster, database)
+    dump, dump_problems = _dump(spec, platform, stem, field, "databaseName")
+    problems += dump_problems
+    if problems:
+        raise SpecError(problems)
+    return DatabasePlan(
+        claim=identity.name,
+        namespace=identity.namespace,
+        cluster=facts.cluster,
+        database=database,
+        owner=owner,
+        secret=secret,
+        instances=platform.postgres.instances,
+        version=version,
+        image=_image(platform, version),
+        storage=StoragePlan(platform.postgres.storageSize, platform.postgres.storageClass),
+        wal_storage=None,
+        resources={},
+        parameters={},
+        extensions=tuple(spec.extensions),
+        backup=BackupPlan(
+            method="none",
+            suspended=False,
+            delete_with_claim=False,
+            schedule=platform.backup.schedule,
+            retention_days=platform.backup.retentionDays,
+            snapshot_class=platform.backup.volumeSnapshot.className,
+            object_store=None,
+            prune_image=platform.backup.pruneImage,
+            nfs=platform.backup.nfs,
+        ),
+        restore=None,
+        deletion_policy=spec.deletionPolicy,
+        rotation=spec.credentials.rotation,
+        dump=dump,
+        dump_restore=dump_restore(spec, platform, facts.cluster, stem),
+        instance_ref=facts.name,
+        pooler_host=names.pooler_host(facts.cluster, identity.namespace) if facts.pooler else None,
     )

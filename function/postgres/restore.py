@@ -67,12 +67,7 @@ def _from_snapshot(plan: DatabasePlan, restore: RestorePlan, backup: dict, field
             f"Backup {show(restore.backup_name)} has no WAL volume snapshot; remove instance.walStorage "
             "for the restore (it can be added later)",
         )
-    recovery = {
-        "backup": {"name": restore.backup_name},
-        "database": plan.database,
-        "owner": plan.owner,
-        "secret": {"name": plan.secret},
-    }
+    recovery = {"backup": {"name": restore.backup_name}, **manifests.recovery_owner(plan)}
     return Bootstrap(bootstrap={"recovery": recovery})
 
 
@@ -120,13 +115,7 @@ def _from_object_store(plan: DatabasePlan, restore: RestorePlan, backup: dict, f
                 f"({dig(backup, 'status', 'stoppedAt')}); choose a later time or an earlier backup",
             )
         target["targetTime"] = restore.point_in_time
-    recovery: dict = {
-        "source": RECOVERY_SOURCE,
-        "database": plan.database,
-        "owner": plan.owner,
-        "secret": {"name": plan.secret},
-        "recoveryTarget": target,
-    }
+    recovery: dict = {"source": RECOVERY_SOURCE, **manifests.recovery_owner(plan), "recoveryTarget": target}
     external = [
         {
             "name": RECOVERY_SOURCE,

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from function import names
 from function.api.postgres import DatabaseStatus
-from function.keys import CLUSTER, DATABASE, DUMP_CRON_JOB, DUMP_RESTORE_JOB, OBJECT_STORE, SCHEDULED_BACKUP
+from function.keys import (
+    CLUSTER,
+    DATABASE,
+    DATABASE_ROLE,
+    DUMP_CRON_JOB,
+    DUMP_RESTORE_JOB,
+    OBJECT_STORE,
+    SCHEDULED_BACKUP,
+)
 from function.observed import Observed, as_int, condition, dig
 from function.outcome import Condition, Outcome, waiting
 from function.postgres.plan import END_OF_LIFE, IN_PLACE_UPGRADE_MIN, PORT, DatabasePlan
+from function.postgres.shared import InstanceFacts
 
 # Condition types on the composite and its claim (Crossplane owns Ready and Synced).
 DATABASE_READY = "DatabaseReady"
@@ -64,7 +73,7 @@ def database_status(plan: DatabasePlan, observed: Observed, outcome: Outcome) ->
         lastSuccessfulBackup=last,
         firstRecoverabilityPoint=first,
         dumpRestore=dump_restore_phase(plan, observed),
-        dumpTarget=plan.dump.target(plan.namespace, plan.cluster) if plan.dump else None,
+        dumpTarget=plan.dump.target(plan.namespace, plan.cluster, plan.dump_stem) if plan.dump else None,
         lastSuccessfulDump=_last_dump(observed),
     )
     return status.model_dump(exclude_none=True)
@@ -118,12 +127,12 @@ def _with_dumps(plan: DatabasePlan, observed: Observed, backup: Condition) -> Co
             type=BACKUP_READY,
             status=False,
             reason="DumpFailed",
-            message=f"the last logical dump failed (see the Jobs of CronJob {names.dump_name(plan.cluster)}); "
+            message=f"the last logical dump failed (see the Jobs of CronJob {names.dump_name(plan.dump_stem)}); "
             f"last successful dump: {last or 'none yet'}; {backup.message}",
         )
     dumps = (
-        f"logical dumps to {dump.target(plan.namespace, plan.cluster)} on '{dump.schedule}' (UTC), kept "
-        f"{dump.retention_days} days; last successful dump: {last or 'none yet'}"
+        f"logical dumps to {dump.target(plan.namespace, plan.cluster, plan.dump_stem)} on '{dump.schedule}' (UTC), "
+        f"kept {dump.retention_days} days; last successful dump: {last or 'none yet'}"
     )
     if plan.backup.method == "none":
         message = f"{dumps}; no physical backups (backup.method: none)"
@@ -286,3 +295,56 @@ def database_conditions(plan: DatabasePlan, observed: Observed, outcome: Outcome
     version = _version_condition(plan, observed)
     backup = _with_dumps(plan, observed, _backup_condition(plan, observed))
     return [ready, backup] + ([version] if version else [])
+
+
+def shared_database_status(plan: DatabasePlan, observed: Observed, outcome: Outcome, facts: InstanceFacts) -> dict:
+    """The status of a database on a PostgresInstance: its own fields, the cluster's as the instance reports them."""
+    status = database_status(plan, observed, outcome)
+    instance = facts.status
+    for name in ("phase", "instances", "readyInstances", "backupMethod", "backupTarget"):
+        status.pop(name, None)
+    for name in ("instances", "readyInstances"):
+        if (count := as_int(instance.get(name))) is not None:
+            status[name] = count
+    for name in ("backupMethod", "backupTarget", "lastSuccessfulBackup", "firstRecoverabilityPoint"):
+        if isinstance(instance.get(name), str):
+            status[name] = instance[name]
+    phase = instance.get("phase")
+    status["phase"] = phase if isinstance(phase, str) else ("Waiting" if outcome.waiting else "Provisioning")
+    status["instance"] = facts.name
+    if plan.pooler_host is not None:
+        status["poolerHost"] = plan.pooler_host
+    return DatabaseStatus.model_validate(status).model_dump(exclude_none=True)
+
+
+def shared_database_conditions(
+    plan: DatabasePlan, observed: Observed, outcome: Outcome, facts: InstanceFacts
+) -> list[Condition]:
+    """DatabaseReady (the database and its owner role applied) and BackupReady (the instance's, and the dumps)."""
+    if observed.is_ready(DATABASE) and observed.is_ready(DATABASE_ROLE) and not outcome.waiting:
+        ready = Condition(
+            type=DATABASE_READY,
+            status=True,
+            reason="Available",
+            message=f"database {plan.database} is served by {plan.host}:{PORT} (PostgresInstance {facts.name})",
+        )
+    else:
+        ready = waiting(DATABASE_READY, outcome.waiting or ["the database"])
+    theirs = condition({"status": facts.status}, BACKUP_READY)
+    where = f"backups are PostgresInstance {facts.name}'s (cluster {plan.cluster}, every database on it)"
+    if theirs is None:
+        backup = Condition(type=BACKUP_READY, status=False, reason="Waiting", message=f"{where}: not reported yet")
+    else:
+        backup = Condition(
+            type=BACKUP_READY,
+            status=theirs.get("status") == "True",
+            reason=str(theirs.get("reason") or "Instance"),
+            message=f"{where}: {theirs.get('message') or 'no message'}",
+        )
+    return [ready, _with_dumps(plan, observed, backup)]
+
+
+# What an instance's status shares with a database's own cluster's.
+backup_times = _backup_times
+backup_condition = _backup_condition
+version_condition = _version_condition

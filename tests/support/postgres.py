@@ -161,8 +161,17 @@ class KeyPair:
     private: pathlib.Path
 
 
+# Every GnuPG home `gpg` has run in: gpg starts a gpg-agent (and may start dirmngr or
+# keyboxd) for its home that outlives it, so `stop_agents` stops them all at teardown.
+HOMES: set[pathlib.Path] = set()
+# The daemons gpg starts per home; gpgconf --kill ignores those it does not know (keyboxd
+# is GnuPG 2.3 and later) or that are not running.
+DAEMONS = ("gpg-agent", "dirmngr", "keyboxd")
+
+
 def gpg(home: pathlib.Path, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    """Run gpg in batch mode with its own home."""
+    """Run gpg in batch mode with its own home (remembered in `HOMES` for `stop_agents`)."""
+    HOMES.add(pathlib.Path(home))
     env = {**os.environ, "GNUPGHOME": str(home)}
     return subprocess.run(
         ["gpg", "--batch", "--no-tty", *args], env=env, capture_output=True, check=check, timeout=120, **kwargs
@@ -189,7 +198,15 @@ def make_key_pair(home: pathlib.Path, out: pathlib.Path) -> KeyPair:
 
 
 def stop_agent(home: pathlib.Path) -> None:
-    """Stop the gpg-agent a key generation started for `home`."""
-    subprocess.run(
-        ["gpgconf", "--kill", "all"], env={**os.environ, "GNUPGHOME": str(home)}, capture_output=True, check=False
-    )
+    """Stop the gpg-agent (and dirmngr, keyboxd) running for `home`; nothing if gpgconf is missing."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            ["gpgconf", "--homedir", str(home), "--kill", *DAEMONS], capture_output=True, check=False, timeout=30
+        )
+    HOMES.discard(pathlib.Path(home))
+
+
+def stop_agents() -> None:
+    """Stop the daemons of every home `gpg` has run in (see `HOMES`)."""
+    for home in sorted(HOMES):
+        stop_agent(home)

@@ -1,0 +1,1 @@
+"""PostgresInstance: a CloudNativePG cluster that several PostgresDatabases of its namespace live on."""
