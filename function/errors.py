@@ -8,6 +8,7 @@ in one round trip instead of one error per reconcile.
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from collections.abc import Iterable, Sequence
@@ -61,11 +62,17 @@ class SpecError(Exception):
 
 
 def field_path(prefix: str, loc: Iterable[str | int]) -> str:
-    """Turn a pydantic location into the dotted path a user sees in kubectl."""
+    """Turn a pydantic location into the dotted path a user sees in kubectl.
+
+    A key no printable path can show (a newline in a `parameters` key) is quoted and escaped
+    as JSON, so the path stays on the message's first line.
+    """
     path = prefix
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif isinstance(part, str) and not part.isprintable():
+            path += f"[{json.dumps(part)}]"
         elif part:
             path += f".{part}" if path else str(part)
     return path

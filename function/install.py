@@ -92,7 +92,7 @@ def function_metadata(source: str) -> dict:
                 "meta.crossplane.io/source": source,
                 "meta.crossplane.io/license": ANNOTATIONS["meta.crossplane.io/license"],
                 "meta.crossplane.io/description": "PostgreSQL databases as a service on CloudNativePG for home "
-                "clusters:\nPostgresDatabase, TauApplication and CNPGOperator, composed in Python.\n",
+                "clusters:\nPostgresDatabase, PostgresInstance, TauApplication and CNPGOperator, composed in Python.\n",
             },
         },
         "spec": {"crossplane": {"version": CROSSPLANE_CONSTRAINT}},
@@ -121,8 +121,9 @@ def configuration_metadata(registry: str, version: str, source: str) -> dict:
                 "meta.crossplane.io/maintainer": ANNOTATIONS["meta.crossplane.io/maintainer"],
                 "meta.crossplane.io/source": source,
                 "meta.crossplane.io/license": ANNOTATIONS["meta.crossplane.io/license"],
-                "meta.crossplane.io/description": "PostgresDatabase, TauApplication and CNPGOperator (group "
-                "tau.home.arpa):\nPostgreSQL databases as a service on CloudNativePG for home clusters.\n",
+                "meta.crossplane.io/description": "PostgresDatabase, PostgresInstance, TauApplication and "
+                "CNPGOperator (group tau.home.arpa):\nPostgreSQL databases as a service on CloudNativePG for home "
+                "clusters.\n",
             },
         },
         "spec": {"crossplane": {"version": CROSSPLANE_CONSTRAINT}, "dependsOn": dependencies},
@@ -214,8 +215,8 @@ For another registry or version (a fork publishes to ghcr.io/<its owner>):
         ),
         CONFIGURATION_INSTALL: _text(
             f"""
-The APIs: PostgresDatabase, TauApplication and CNPGOperator (the Configuration
-package built from apis/), version {version}. Its dependencies (the function and
+The APIs: PostgresDatabase, PostgresInstance, TauApplication and CNPGOperator (the
+Configuration package built from apis/), version {version}. Its dependencies (the function and
 both providers) are installed already by 02, 04 and 08, so Crossplane only
 checks their versions.
 Instead of the package, a development install (or one with your own platform
@@ -561,7 +562,7 @@ def install_manifests(  # noqa: PLR0913 - click passes one parameter per option
 @click.argument("defaults", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--output-dir", "-o", type=click.Path(file_okay=False),
-    help="Write <dir>/postgresdatabase/composition.yaml and <dir>/tauapplication/composition.yaml "
+    help="Write <dir>/<kind>/composition.yaml for every kind that reads the platform defaults "
     "(apis/'s layout) instead of printing them.",
 )  # fmt: skip
 @click.option(
@@ -643,7 +644,7 @@ def configuration_v2_metadata(registry: str, version: str, source: str) -> dict:
     meta = configuration_metadata(registry, version, source)
     meta["metadata"]["name"] = CONFIGURATION_V2_REPOSITORY
     meta["metadata"]["annotations"]["meta.crossplane.io/description"] = (
-        f"PostgresDatabase and TauApplication (namespaced) and CNPGOperator (cluster-scoped), group "
+        f"PostgresDatabase, PostgresInstance and TauApplication (namespaced) and CNPGOperator (cluster-scoped), group "
         f"{definitions.V2_GROUP}:\nCrossplane 2 composites, no claims, for PostgreSQL databases as a service on "
         "CloudNativePG for home clusters.\n"
     )
@@ -684,12 +685,13 @@ package's, with the same constraints, so Crossplane resolves one version of each
         ),
         CONFIGURATION_V2_INSTALL: _text(
             f"""
-The Crossplane 2 APIs: PostgresDatabase and TauApplication (namespaced composites)
-and CNPGOperator (cluster-scoped), group {definitions.V2_GROUP}: the Configuration
+The Crossplane 2 APIs: PostgresDatabase, PostgresInstance and TauApplication (namespaced
+composites) and CNPGOperator (cluster-scoped), group {definitions.V2_GROUP}: the Configuration
 package built from apis-v2/, version {version}. It replaces examples/install/09 for
 the Crossplane 2 APIs, and may be installed beside it (for a migration from claims).
 Crossplane 2.x only. Without the package, apply the XRDs and Compositions directly:
-  kubectl apply -f apis-v2/postgresdatabase/ -f apis-v2/tauapplication/ -f apis-v2/cnpgoperator/
+  kubectl apply -f apis-v2/postgresdatabase/ -f apis-v2/postgresinstance/ -f apis-v2/tauapplication/ \
+    -f apis-v2/cnpgoperator/
 {generated}
 """,
             configuration_v2_install(registry, version),

@@ -127,8 +127,9 @@ def test_the_generated_xrd_refuses_what_the_function_refuses(tmp_path):
 def test_the_tauapplication_examples_are_valid_claims():
     examples = sorted(EXAMPLES.glob("tauapplication-*/claim.yaml"))
     assert [p.parent.name for p in examples] == [
-        "tauapplication-no-database", "tauapplication-postgres-example", "tauapplication-web",
+        "tauapplication-no-database", "tauapplication-on-pooler", "tauapplication-postgres-example",
+        "tauapplication-web",
     ]  # fmt: skip
     code, output = crossplane.validate([APIS / "tauapplication" / "definition.yaml"], examples)
     assert code == 0, output
-    assert "3 success cases" in output, output
+    assert "4 success cases" in output, output

@@ -77,6 +77,7 @@ GUIDE = {
     "XPostgresDatabase": lambda: section("## PostgresDatabase fields"),
     "XTauApplication": lambda: section("## TauApplication: an application with its database"),
     "CNPGOperator": operator_section,
+    "XPostgresInstance": lambda: section("## PostgresInstance fields"),
 }
 FIELDS = [(kind, path) for kind in kinds.KINDS for path in field_paths(kind.definition.spec)]
 

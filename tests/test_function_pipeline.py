@@ -9,7 +9,10 @@ from function import kinds
 from tests.support import function as f
 
 # A spec each kind composes without further input.
-SPECS = {"XPostgresDatabase": {}, "XTauApplication": {"image": "nginx:1.27", "port": 8080}, "CNPGOperator": {}}
+SPECS = {
+    "XPostgresDatabase": {}, "XTauApplication": {"image": "nginx:1.27", "port": 8080}, "CNPGOperator": {},
+    "XPostgresInstance": {"pooler": {}},
+}  # fmt: skip
 EARLIER = "from-an-earlier-step"
 
 

@@ -1,4 +1,4 @@
-"""SPEC §7 under generated input, for all three kinds: hostile claims, later claims, and the wire.
+"""SPEC §7 under generated input, for all four kinds: hostile claims, later claims, and the wire.
 
 For every generated claim, valid or broken in any way (wrong types, unicode, empty and enormous
 strings, huge lists, floats where integers belong, fields missing or added; see
@@ -15,8 +15,8 @@ tests/support/strategies.py):
 And with observed resources present (the state a converged claim left), a later request never
 has fewer desired resources than were observed unless it is fatal. The only keys that may go
 are the stateless ones a valid spec switches off: an application's Service and Ingress when
-`port` / `ingress` are removed, and the operator's plugin release and snapshot class when
-switched off (docs/SECURITY.md says why).
+`port` / `ingress` are removed, the operator's plugin release and snapshot class when
+switched off (docs/SECURITY.md says why), and an instance's Pooler when `pooler` is removed.
 """
 
 from __future__ import annotations
@@ -200,6 +200,7 @@ EVERYTHING = {
     "XPostgresDatabase": {"extensions": ["pgcrypto"]},
     "XTauApplication": {"image": "nginx", "port": 80, "ingress": {"host": "a.b"}, "database": {"enabled": True}},
     "CNPGOperator": {"barmanCloudPlugin": {"enabled": True}, "volumeSnapshotClass": {"create": True}},
+    "XPostgresInstance": {"pooler": {}},
 }
 
 
@@ -271,8 +272,8 @@ def test_over_grpc_no_error_and_the_same_bytes_twice(kind: Kind, data, function_
 # string of at most 253 characters, labels map strings to strings), so only a raw gRPC caller can send the
 # wrong types; the function should still answer with a refusal, not an InternalError.
 
-ALL = ("XPostgresDatabase", "XTauApplication", "CNPGOperator")
-CLAIMED = ("XPostgresDatabase", "XTauApplication")
+ALL = ("XPostgresDatabase", "XTauApplication", "CNPGOperator", "XPostgresInstance")
+CLAIMED = ("XPostgresDatabase", "XTauApplication", "XPostgresInstance")
 # (case, metadata, kinds that must refuse it). Metadata of the wrong type is refused for every kind
 # (function/dispatch.py), so is a name no resource can be derived from.
 METADATA = [

@@ -25,6 +25,7 @@ import yaml
 from function.__version__ import __version__
 from function.api import definitions
 from function.install import UPSTREAM_REGISTRY
+from function.kinds import KINDS
 from function.operator import plan as op_plan
 from tests.support import crossplane, gomod, install, rbac, schemas
 from tests.support.paths import APIS, CRDS, GOLDEN, REPO
@@ -158,6 +159,7 @@ def test_the_function_composes_every_kind_it_has_code_for():
         ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("postgresql.cnpg.io/v1", "Cluster"),
         ("postgresql.cnpg.io/v1", "Database"), ("postgresql.cnpg.io/v1", "ScheduledBackup"),
         ("barmancloud.cnpg.io/v1", "ObjectStore"), ("snapshot.storage.k8s.io/v1", "VolumeSnapshotClass"),
+        ("postgresql.cnpg.io/v1", "DatabaseRole"), ("postgresql.cnpg.io/v1", "Pooler"),
     }  # fmt: skip
     composed = {(c["apiVersion"], c["kind"]) for c in install.trace().composed}
     assert composed == {("kubernetes.crossplane.io/v1alpha2", "Object"), ("helm.crossplane.io/v1beta1", "Release")}
@@ -216,6 +218,20 @@ def _crossplane_core_reads() -> set[rbac.Permission]:
     return out or set()
 
 
+def _crossplane_xrd_reads() -> set[rbac.Permission]:
+    """What Crossplane's RBAC manager grants Crossplane on the composites of every XRD installed (1.20 and 2.x).
+
+    For each XRD it writes ClusterRole crossplane:composite:<xrd>:aggregate-to-crossplane, every verb on the
+    composites (internal/controller/rbac/definition/roles.go, RenderClusterRoles), so Crossplane reads the
+    composites of the package's own XRDs (a PostgresInstance a database names) without 05 granting it.
+    """
+    out: set[rbac.Permission] = set()
+    for definition in (k.definition for k in KINDS):
+        for xrd in (definition.xrd(), definition.xrd_v2()):
+            out |= {(xrd["spec"]["group"], xrd["spec"]["names"]["plural"], verb) for verb in rbac.READ_VERBS}
+    return out
+
+
 def test_crossplane_may_read_exactly_what_the_function_asks_for():
     wanted = {
         (rbac.api_group(s.api_version), rbac.guess_resource(s.kind), verb)
@@ -224,9 +240,14 @@ def test_crossplane_may_read_exactly_what_the_function_asks_for():
     }
     core = _crossplane_core_reads()
     assert ("", "secrets", "get") in core and ("apiextensions.k8s.io", "customresourcedefinitions", "get") in core
+    # The only composite the function asks for is a PostgresInstance's (issue #14); the RBAC manager grants it.
+    xrd_reads = _crossplane_xrd_reads()
+    assert {(group, resource) for group, resource, _ in wanted & xrd_reads} == {
+        (definitions.GROUP, "xpostgresinstances")
+    }
     role = install.find(DOCS, "ClusterRole", "function-tau:aggregate-to-crossplane")
     assert role["metadata"]["labels"] == {"rbac.crossplane.io/aggregate-to-crossplane": "true"}
-    assert_same(permissions(role), wanted - core, "function-tau:aggregate-to-crossplane")
+    assert_same(permissions(role), wanted - core - xrd_reads, "function-tau:aggregate-to-crossplane")
 
 
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))

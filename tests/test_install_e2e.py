@@ -67,7 +67,7 @@ def test_the_suite_installs_the_shipped_files():
     ]
     assert r.MRAP_FILE not in [p.name for p in r.install_files(activation_policy=False)]
     assert all(p.parent == APIS / p.parent.name for p in r.api_files())
-    assert len(r.api_files()) == 6
+    assert len(r.api_files()) == 8  # an XRD and a Composition for each of the four kinds
 
 
 def test_the_package_registry_is_spoken_to_over_http():

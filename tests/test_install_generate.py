@@ -258,7 +258,9 @@ def test_a_defaults_file_with_a_problem_is_refused_naming_the_field(text: str, p
 def test_the_defaults_become_the_compositions_input():
     model = install.load_defaults(HOME, "home.yaml")
     files = install.compositions(model, "home.yaml")
-    assert sorted(files) == ["postgresdatabase/composition.yaml", "tauapplication/composition.yaml"]
+    assert sorted(files) == [
+        "postgresdatabase/composition.yaml", "postgresinstance/composition.yaml", "tauapplication/composition.yaml",
+    ]  # fmt: skip
     for relative, text in files.items():
         (composition,) = _docs(text)
         schemas.validate(composition)
@@ -307,7 +309,7 @@ def test_the_compositions_command(tmp_path: pathlib.Path):
     result = runner.invoke(install.compositions_command, [str(defaults)])
     assert result.exit_code == 0, result.output
     assert [d["metadata"]["name"] for d in _docs(result.output)] == [
-        "xpostgresdatabases.tau.home.arpa", "xtauapplications.tau.home.arpa",
+        "xpostgresdatabases.tau.home.arpa", "xtauapplications.tau.home.arpa", "xpostgresinstances.tau.home.arpa",
     ]  # fmt: skip
     result = runner.invoke(install.compositions_command, [str(defaults), "--output-dir", str(tmp_path / "apis")])
     assert result.exit_code == 0, result.output
@@ -329,8 +331,8 @@ def test_crossplane_beta_validate_accepts_the_written_compositions(tmp_path: pat
     extensions = [CRDS / "crossplane", REPO / "package" / "input"]
     code, output = crossplane.validate(extensions, [*compositions, inputs])
     assert code == 0, output
-    # Two Compositions, the input inside each (an embedded resource, checked against the input CRD), the input.
-    assert "0 failure cases" in output and "5 success cases" in output, output
+    # Three Compositions, the input inside each (an embedded resource, checked against the input CRD), the input.
+    assert "0 failure cases" in output and "7 success cases" in output, output
     # The same check refuses a hand-edited typo in a Composition's input.
     (composition,) = _docs(install.compositions(model)["postgresdatabase/composition.yaml"])
     composition["spec"]["pipeline"][0]["input"]["postgres"]["verison"] = 16

@@ -36,7 +36,8 @@ NAMESPACED_INNER = {
     ("batch/v1", "CronJob"), ("networking.k8s.io/v1", "Ingress"), ("rbac.authorization.k8s.io/v1", "Role"),
     ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("postgresql.cnpg.io/v1", "Cluster"),
     ("postgresql.cnpg.io/v1", "Database"), ("postgresql.cnpg.io/v1", "ScheduledBackup"),
-    ("barmancloud.cnpg.io/v1", "ObjectStore"),
+    ("barmancloud.cnpg.io/v1", "ObjectStore"), ("postgresql.cnpg.io/v1", "DatabaseRole"),
+    ("postgresql.cnpg.io/v1", "Pooler"),
 }  # fmt: skip
 
 
@@ -50,9 +51,10 @@ def _conditions(rsp: fnv1.RunFunctionResponse) -> list[tuple]:
 
 def _both(example: v2.V2Example, *, assume_ready: bool) -> tuple[fnv1.RunFunctionResponse, fnv1.RunFunctionResponse]:
     step = simulate.converge if assume_ready else simulate.run
-    args = {"required": example.required, "function_input": example.function_input}
-    claim = step(simulate.to_composite(example.claim_example.claim), **args)
-    modern = step(example.xr, **args)
+    # The same required resources, each shape's own (the instance an instanceRef names as its composite).
+    claim = step(simulate.to_composite(example.claim_example.claim), required=example.claim_example.required,
+                 function_input=example.function_input)  # fmt: skip
+    modern = step(example.xr, required=example.required, function_input=example.function_input)
     return claim, modern
 
 
@@ -83,8 +85,24 @@ def test_a_v2_composite_composes_what_its_claim_composes_only_the_wrapping_diffe
     assert f.status(modern) == f.status(claim)
     assert modern.desired.composite.ready == claim.desired.composite.ready
     assert _conditions(modern) == _conditions(claim)
-    assert dict(modern.requirements.resources) == dict(claim.requirements.resources)
+    # The one requirement asked differently: the instance an instanceRef names, which a claim's composite finds
+    # as the XPostgresInstance by the claim labels, a v2 composite as the PostgresInstance by name (issue #14).
+    modern_asked, claim_asked = dict(modern.requirements.resources), dict(claim.requirements.resources)
+    assert (keys.INSTANCE in modern_asked) == (keys.INSTANCE in claim_asked)
+    if keys.INSTANCE in claim_asked:
+        _assert_the_instance_is_asked_the_v2_way(example, modern_asked.pop(keys.INSTANCE))
+        claim_asked.pop(keys.INSTANCE)
+    assert modern_asked == claim_asked
     assert modern.meta.ttl == claim.meta.ttl
+
+
+def _assert_the_instance_is_asked_the_v2_way(example: v2.V2Example, selector: fnv1.ResourceSelector) -> None:
+    spec = example.xr["spec"]
+    ref = (spec.get("instanceRef") or (spec.get("database") or {}).get("instanceRef"))["name"]
+    assert selector.api_version == definitions.V2_API_VERSION
+    assert selector.kind == definitions.POSTGRES_INSTANCE.v2_kind
+    assert selector.match_name == ref
+    assert selector.namespace == example.namespace
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=IDS)
@@ -195,6 +213,18 @@ def test_a_namespaced_postgres_database_never_composes_outside_its_namespace(dat
 def test_a_namespaced_tau_application_never_composes_outside_its_namespace(data, namespace):
     spec = data.draw(strategies.application_specs())
     xr = _namespaced_xr(strategies.APPLICATION, spec, "web", namespace)
+    responses = f.trace(xr, (S3_SECRET,), OBJECT_STORE_INPUT)
+    platform = {OBJECT_STORE_INPUT["backup"]["objectStore"]["credentials"]["namespace"]}
+    for rsp in responses:
+        if f.fatal(rsp) is None:
+            _assert_within(rsp, namespace, platform)
+
+
+@strategies.budget(25)
+@given(data=st.data(), namespace=st.sampled_from(["shop", "team-a", "apps"]))
+def test_a_namespaced_postgres_instance_never_composes_outside_its_namespace(data, namespace):
+    spec = data.draw(strategies.instance_specs)
+    xr = _namespaced_xr(strategies.INSTANCE_KIND, spec, "shared", namespace)
     responses = f.trace(xr, (S3_SECRET,), OBJECT_STORE_INPUT)
     platform = {OBJECT_STORE_INPUT["backup"]["objectStore"]["credentials"]["namespace"]}
     for rsp in responses:

@@ -33,10 +33,14 @@ def _file(tmp_path: pathlib.Path, name: str, doc: dict) -> pathlib.Path:
     return path
 
 
-def _required_answers(example: v2.V2Example, composite: dict) -> dict[str, list[dict]]:
+def _required_answers(
+    example: v2.V2Example, composite: dict, available: list[dict] | None = None
+) -> dict[str, list[dict]]:
+    """Answer every requirement from `available` (the example's required resources in the v2 shape by default)."""
+    available = example.required if available is None else available
     rsp = f.run(f.request(composite, function_input=example.function_input))
     return {
-        name: [d for d in example.required if simulate.matches(d, selector)]
+        name: [d for d in available if simulate.matches(d, selector)]
         for name, selector in rsp.requirements.resources.items()
     }
 
@@ -90,18 +94,20 @@ def test_render_matches_golden_the_local_renderer_and_the_claims_render(
     without_results = [d for d in golden.masked(first) if d.get("kind") != "Result"]
     assert _plain([ours_first.composite, *ours_first.resources]) == _plain(without_results)
 
-    # Inside the wrapping: what the claim's render shows, resource by resource, both reconciles.
+    # Inside the wrapping: what the claim's render shows, resource by resource, both reconciles
+    # (its required resources in its own shape: the XPostgresInstance an instanceRef names).
     claim_xr = simulate.to_composite(example.claim_example.claim)
+    claim_required = example.claim_example.required
     claim_composition = _file(tmp_path, "claim-composition.yaml", example.claim_example.composition())
     code, claim_first, stderr = crossplane.render(
-        function_address, claim_xr, claim_composition, required=example.required
+        function_address, claim_xr, claim_composition, required=claim_required
     )
     assert code == 0, stderr
     _, claim_observed = f.converge(
-        claim_xr, required=_required_answers(example, claim_xr), function_input=example.function_input
+        claim_xr, required=_required_answers(example, claim_xr, claim_required), function_input=example.function_input
     )
     code, claim_steady, stderr = crossplane.render(
-        function_address, claim_xr, claim_composition, observed=claim_observed, required=example.required
+        function_address, claim_xr, claim_composition, observed=claim_observed, required=claim_required
     )
     assert code == 0, stderr
     assert _inner(golden.masked(first)) == _inner(golden.masked(claim_first))

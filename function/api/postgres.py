@@ -275,6 +275,12 @@ class DumpRestore(TauModel):
         description="The cluster whose folder holds the dump (the old cluster's name). Its dump volume "
         "<cluster>-dumps must exist in the claim's namespace. Default: this claim's cluster.",
     )
+    onInstance: DatabaseName | None = Field(
+        None,
+        description="With cluster: the dumps are those of this database on that cluster as a shared "
+        "PostgresInstance's (their volume is <cluster>-<database, '_' as '-'>-dumps), for a database that moves "
+        "from one instance to another. Default: the dumps of a cluster of its own.",
+    )
     privateKeySecret: KubernetesName = Field(
         description="A Secret in the claim's namespace with the OpenPGP private key under key private.asc (and, "
         "if the key has one, its passphrase under passphrase). Delete it once the database is restored."

@@ -56,8 +56,17 @@ def _database(
     except SpecError as err:
         raise SpecError([plan.as_application_field(p, spec) for p in err.problems]) from None
     if isinstance(composer, InstanceWaitComposer):
+        if composer.asking:
+            # The database asks before it refuses (shared.AskFirst): so does the application.
+            raise _AskFirst(outcome)
         return None, composer.secret, outcome
     return composer.plan, composer.plan.secret, outcome
+
+
+class _AskFirst(Exception):  # noqa: N818 - not an error: the database asks before it refuses
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__("ask first")
+        self.outcome = outcome
 
 
 class ApplicationComposer(Composer):
@@ -80,6 +89,9 @@ class ApplicationComposer(Composer):
                 database = _database(spec, identity, platform, observed)
             except SpecError as err:
                 problems.extend(err.problems)
+            except _AskFirst as ask:
+                # Every problem, the database's included, is reported on the next call, once answered.
+                return ask.outcome
         if problems:
             raise SpecError(problems)
         db_plan = database[0] if database is not None else None

@@ -71,4 +71,6 @@ class InstanceComposer(DatabaseComposer):
             manifests.pooler_manifest(self.plan, pooler),
             objects.CREATED_WATCHED,
             waiting=lambda: pooler_waiting(self.observed, name),
+            # It holds no data: it goes when the field goes, and with the instance, whatever its deletionPolicy.
+            deletion_policy="Delete",
         )

@@ -86,8 +86,10 @@ def hba(databases: tuple[OnInstance, ...]) -> tuple[str, ...]:
     come before these.
     """
     owned = [d for d in databases if d.owner]
+    # Quoted: unquoted, pg_hba reads all, sameuser, samerole and replication as keywords, not names.
     return tuple(
-        [f"host {d.name} {d.owner} all scram-sha-256" for d in owned] + [f"host {d.name} all all reject" for d in owned]
+        [f'host "{d.name}" "{d.owner}" all scram-sha-256' for d in owned]
+        + [f'host "{d.name}" all all reject' for d in owned]
     )
 
 

@@ -338,18 +338,27 @@ class SharedDatabaseComposer(DatabaseComposer):
 
 
 class InstanceWaitComposer(Composer):
-    """A database whose instance is not found yet (and that has nothing on any cluster): it only waits."""
+    """A database that composes nothing yet: its instance is not found, or it asks before it refuses.
 
-    def __init__(self, observed: Observed, found: shared.Lookup, secret: str) -> None:
+    `asking`: problems were found before every look-up was answered (`shared.AskFirst`); this call
+    only asks, and the next call of the same reconcile refuses with every problem.
+    """
+
+    def __init__(
+        self, observed: Observed, found: shared.Lookup, secret: str, *, also: tuple = (), asking: bool = False
+    ) -> None:
         super().__init__(observed, "Orphan")
         self.found = found
         self.secret = secret
+        self.also = also
+        self.asking = asking
         self.plan: DatabasePlan | None = None
 
     def run(self) -> Outcome:
-        """Ask for the instance again, and say what the database waits for."""
-        self.require(self.found.requirement)
-        self.wait(self.found.waiting or "the PostgresInstance")
+        """Ask for the instance (and whatever else is pending), and say what the database waits for."""
+        self.require(self.found.requirement, *self.also)
+        name = self.found.instance_name
+        self.wait(self.found.waiting or f"PostgresInstance {name} and the databases on it to be looked up")
         self.outcome.status = {"instance": self.found.instance_name, "secretName": self.secret, "phase": "Waiting"}
         self.outcome.conditions = [waiting(DATABASE_READY, self.outcome.waiting)]
         return self.outcome
@@ -366,10 +375,16 @@ def database_composer(
     if spec.instanceRef is None:
         return DatabaseComposer(plan_database(spec, identity, platform, observed, field), observed, field=field)
     found = shared.lookup(spec.instanceRef.name, identity, observed)
+    secret = spec.credentialsSecretName or names.default_credentials_secret(identity.name)
     if found.facts is None:
         problems = identity.namespace_problems(spec.namespace, f"{field}.namespace")
-        shared.raise_if(problems + shared.field_problems(spec, identity, field))
-        secret = spec.credentialsSecretName or names.default_credentials_secret(identity.name)
+        problems += shared.field_problems(spec, identity, field)
+        if problems and found.pending:
+            return InstanceWaitComposer(observed, found, secret, asking=True)
+        shared.raise_if(problems)
         return InstanceWaitComposer(observed, found, secret)
-    plan = plan_shared_database(spec, identity, platform, observed, field, found.facts)
+    try:
+        plan = plan_shared_database(spec, identity, platform, observed, field, found.facts)
+    except shared.AskFirst as ask:
+        return InstanceWaitComposer(observed, found, secret, also=tuple(ask.requirements), asking=True)
     return SharedDatabaseComposer(plan, observed, field=field, found=found)

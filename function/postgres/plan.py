@@ -647,6 +647,7 @@ def plan_database(
         field: where the fields live in the claim (`spec`, or `spec.database`).
     """
     problems = identity.namespace_problems(spec.namespace, f"{field}.namespace")
+    problems += shared.leaving_problems(observed, field)
     found, name_problems = _names(spec, identity, field, check_length=not problems)
     adopted = _adopted(observed, found, identity.namespace)
     if adopted is not None:
@@ -723,7 +724,11 @@ def dump_restore(
     return DumpRestorePlan(
         file=source.file,
         source_cluster=source.cluster or cluster,
-        source_volume=names.dump_volume_name(source.cluster or stem),
+        source_volume=names.dump_volume_name(
+            names.on_cluster(source.cluster, source.onInstance)
+            if source.cluster and source.onInstance
+            else source.cluster or stem
+        ),
         private_key_secret=source.privateKeySecret,
         storage_class=platform.dumps.storageClass,
         image=platform.dumps.image,
@@ -758,13 +763,16 @@ def plan_shared_database(
     ):
         if explicit is None and problem:
             problems.append(Problem(f"{field}.{name}", f"{problem} ({derived})"))
-    others = shared.ask(observed, shared.databases_requirement(facts.cluster, identity.namespace))
+    listing = shared.databases_requirement(facts.cluster, identity.namespace)
+    others = shared.ask(observed, listing)
     problems += shared.name_problems(facts, database, owner, identity, others, field)
     version = shared.version(facts, platform)
     problems += _extension_problems(spec, platform, version, field)
     stem = names.on_cluster(facts.cluster, database)
     dump, dump_problems = _dump(spec, platform, stem, field, "databaseName")
     problems += dump_problems
+    if problems and others is None:
+        raise shared.AskFirst([listing])
     if problems:
         raise SpecError(problems)
     return DatabasePlan(

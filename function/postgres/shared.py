@@ -59,6 +59,21 @@ class Lookup:
     requirement: Requirement
     facts: InstanceFacts | None
     waiting: str | None = None
+    pending: bool = False  # not looked up yet in this reconcile
+
+
+class AskFirst(Exception):  # noqa: N818 - not an error: a request to be called again with answers
+    """Problems found before every look-up was answered.
+
+    Crossplane stops calling a function once it refuses, so a refusal made before
+    the answers arrive would report only part of what is wrong: the function asks
+    first and reports every problem on the next call of the same reconcile (the
+    desired state of a call whose requirements change is never applied).
+    """
+
+    def __init__(self, requirements: list[Requirement]) -> None:
+        super().__init__("ask first")
+        self.requirements = requirements
 
 
 def instance_requirement(ref: str, identity: Identity, composite: dict) -> Requirement:
@@ -134,7 +149,7 @@ def lookup(ref: str, identity: Identity, observed: Observed) -> Lookup:
         # The instance is gone (or not visible this call): the database stays where it is.
         return Lookup(ref, requirement, InstanceFacts(name=ref, cluster=pinned, version=None, pooler=False))
     if answer is None:
-        return Lookup(ref, requirement, None, f"PostgresInstance {ref} to be looked up")
+        return Lookup(ref, requirement, None, f"PostgresInstance {ref} to be looked up", pending=True)
     return Lookup(
         ref,
         requirement,
@@ -157,14 +172,17 @@ def field_problems(spec: PostgresDatabaseSpec, identity: Identity, field: str) -
                 "database in that namespace, or a PostgresInstance in this one",
             )
         )
-    owned = f"belongs to PostgresInstance {show(ref.name)}: set it there (all its databases share it)"
+    owner = f"PostgresInstance {show(ref.name)}: set it there (all its databases share it)"
     if spec.instance != Instance():
-        problems.append(Problem(f"{field}.instance", f"the cluster {owned}"))
+        problems.append(Problem(f"{field}.instance", f"the cluster belongs to {owner}"))
     physical = spec.backup.model_dump(include=set(PhysicalBackup.model_fields))
     if physical != PhysicalBackup().model_dump():
         fields = ", ".join(k for k, v in physical.items() if v != getattr(PhysicalBackup(), k))
         problems.append(
-            Problem(f"{field}.backup", f"{fields}: the scheduled backups {owned}; only backup.dump is per database")
+            Problem(
+                f"{field}.backup",
+                f"{fields}: the scheduled backups belong to {owner}; only backup.dump is per database",
+            )
         )
     if spec.restore is not None and spec.restore.backupName is not None:
         problems.append(
@@ -198,6 +216,20 @@ def move_problems(observed: Observed, facts: InstanceFacts, field: str) -> list[
             )
         ]
     return []
+
+
+def leaving_problems(observed: Observed, field: str) -> list[Problem]:
+    """A database on an instance (it composed a DatabaseRole) does not move to a cluster of its own by a field."""
+    if not observed.has(DATABASE_ROLE):
+        return []
+    cluster = pinned_cluster(observed)
+    return [
+        Problem(
+            f"{field}.instanceRef",
+            f"the database lives on the instance's cluster {show(cluster)}; it cannot move to a cluster of its own "
+            "by removing instanceRef: dump it (backup.dump), then restore the dump into a new claim (restore.dump)",
+        )
+    ]
 
 
 def _taken_by(item: dict) -> str:

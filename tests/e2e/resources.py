@@ -107,7 +107,7 @@ def composition_name(definition: definitions.CompositeDefinition) -> str:
 def compositions() -> list[dict]:
     """Copies of the claims' Compositions with the suite's platform input; the cluster's own are left alone."""
     out = []
-    for definition in (definitions.POSTGRES_DATABASE, definitions.TAU_APPLICATION):
+    for definition in (definitions.POSTGRES_DATABASE, definitions.TAU_APPLICATION, definitions.POSTGRES_INSTANCE):
         composition = definition.composition()
         composition["metadata"]["name"] = composition_name(definition)
         composition["spec"]["pipeline"][0]["input"] = platform_input()
@@ -231,3 +231,45 @@ def application_v2() -> dict:
     spec["crossplane"] = {"compositionRef": {"name": v2_composition_name(definitions.TAU_APPLICATION)}}
     return {"apiVersion": definitions.V2_API_VERSION, "kind": definitions.TAU_APPLICATION.v2_kind,
             "metadata": copy.deepcopy(claim["metadata"]), "spec": spec}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A shared PostgresInstance (issue #14, docs/SHARED_INSTANCES.md): examples/postgresinstance with its pooler, and
+# two applications whose databases live on it.
+
+INSTANCE = "shared"
+SHARED_APPLICATIONS = ("shared-one", "shared-two")
+
+
+def instance() -> dict:
+    """examples/postgresinstance in the suite's namespace, on the suite's Composition, with the platform's storage.
+
+    Its pooler (transaction mode) stays as the example has it; kind's volumes take the platform's size.
+    """
+    (doc,) = documents(EXAMPLES / "postgresinstance" / "claim.yaml")
+    assert doc["metadata"]["name"] == INSTANCE and doc["spec"]["pooler"]["mode"] == "transaction"
+    doc["metadata"]["namespace"] = NAMESPACE
+    doc["spec"]["instance"].pop("storage", None)
+    doc["spec"]["compositionRef"] = {"name": composition_name(definitions.POSTGRES_INSTANCE)}
+    return doc
+
+
+def instance_names() -> dict[str, str]:
+    """The instance's cluster, primary and pooler hosts (the function's defaults for a claim of that name)."""
+    cluster = names.default_cluster_name(INSTANCE)
+    return {
+        "cluster": cluster,
+        "host": names.rw_service_host(cluster, NAMESPACE),
+        "pooler": names.pooler_name(cluster),
+        "pooler_host": names.pooler_host(cluster, NAMESPACE),
+    }
+
+
+def shared_application(name: str) -> dict:
+    """examples/tauapplication-postgres-example (a pod with psql that sleeps) as `name`, its database on the instance."""
+    assert name in SHARED_APPLICATIONS
+    (doc,) = documents(EXAMPLES / "tauapplication-postgres-example" / "claim.yaml")
+    doc["metadata"] = {"name": name, "namespace": NAMESPACE}
+    doc["spec"]["database"] = {"enabled": True, "instanceRef": {"name": INSTANCE}}
+    doc["spec"]["compositionRef"] = {"name": composition_name(definitions.TAU_APPLICATION)}
+    return doc

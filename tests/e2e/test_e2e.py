@@ -27,7 +27,7 @@ import secrets
 
 import pytest
 
-from function import kinds
+from function import kinds, names
 from function.api import definitions
 from tests.e2e import resources as r
 from tests.e2e.cluster import TIMEOUT, ClusterError, Kubectl
@@ -214,6 +214,121 @@ def test_deleting_the_restored_database_with_delete_removes_it(kubectl: Kubectl)
     kubectl.wait_gone("secret", TARGET["secret"], r.NAMESPACE)
     # The source is untouched by the restored claim's deletion.
     assert kubectl.exists("cluster.postgresql.cnpg.io", SOURCE["cluster"], r.NAMESPACE)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Two applications on one PostgresInstance with a pooler (issue #14, docs/SHARED_INSTANCES.md): each reaches its
+# own database, and only it, directly and through PgBouncer. Fully qualified kinds: with the Crossplane 2 APIs
+# installed, `postgresinstance` and `tauapplication` name two kinds each.
+
+INSTANCE_CLAIM = f"postgresinstance.{definitions.GROUP}"
+APPLICATION_CLAIM = f"tauapplication.{definitions.GROUP}"
+SHARED = r.instance_names()
+ONE, TWO = r.SHARED_APPLICATIONS
+
+
+def _own(app: str) -> dict[str, str]:
+    return r.database_names(app)
+
+
+def _psql_in(app: str, kubectl: Kubectl, sql: str, url: str = "$DATABASE_URL") -> str:
+    """Run SQL in an application's pod with one of its URLs (a variable of the pod: the password stays in it)."""
+    return kubectl.exec(r.NAMESPACE, f"deploy/{app}", "sh", "-c", f'psql "{url}" -v ON_ERROR_STOP=1 -tAc "{sql}"')
+
+
+def _upsert(row: int, note: str) -> str:
+    # `note` is made of letters, digits, spaces and '-' only: nothing in it can end the SQL string.
+    return f"insert into e2e_rows values ({row}, '{note}') on conflict (id) do update set note = excluded.note"  # noqa: S608
+
+
+def _attempt(app: str, kubectl: Kubectl, host: str, database: str) -> str:
+    """Try `select 1` in `database` at `host` with the application's own user and password; psql's output and exit."""
+    url = f"postgresql://$DB_USER:$DB_PASSWORD@{host}:5432/{database}?sslmode=require"
+    return kubectl.exec(r.NAMESPACE, f"deploy/{app}", "sh", "-c", f'psql "{url}" -tAc "select 1" 2>&1; echo "exit=$?"')
+
+
+def test_a_shared_instance_with_a_pooler_becomes_ready(kubectl: Kubectl):
+    kubectl.apply([r.instance()])
+    claim = kubectl.wait_condition(INSTANCE_CLAIM, r.INSTANCE, "Ready", namespace=r.NAMESPACE)
+    status = claim["status"]
+    assert status["cluster"] == SHARED["cluster"] and status["host"] == SHARED["host"], status
+    assert status["poolerHost"] == SHARED["pooler_host"] and status["poolerMode"] == "transaction", status
+    # The Pooler's readiness is its creation: PgBouncer's pods are CNPG's Deployment of the Pooler's name.
+    kubectl.wait_condition("deployment", SHARED["pooler"], "Available", namespace=r.NAMESPACE)
+
+
+def test_two_applications_on_the_instance_become_ready(kubectl: Kubectl):
+    kubectl.apply([r.shared_application(app) for app in r.SHARED_APPLICATIONS])
+    for app in r.SHARED_APPLICATIONS:
+        claim = kubectl.wait_condition(APPLICATION_CLAIM, app, "Ready", namespace=r.NAMESPACE)
+        database = claim["status"]["database"]
+        assert database["instance"] == r.INSTANCE and database["cluster"] == SHARED["cluster"], database
+        assert database["host"] == SHARED["host"] and database["poolerHost"] == SHARED["pooler_host"], database
+        assert database["secretName"] == _own(app)["secret"], database
+    # No cluster of their own: both databases are CNPG Databases on the instance's cluster.
+    for app in r.SHARED_APPLICATIONS:
+        assert not kubectl.exists("cluster.postgresql.cnpg.io", _own(app)["cluster"], r.NAMESPACE)
+        db = kubectl.get("database.postgresql.cnpg.io", names.on_cluster(SHARED["cluster"], _own(app)["database"]),
+                         r.NAMESPACE)  # fmt: skip
+        assert db is not None and db["spec"]["cluster"]["name"] == SHARED["cluster"], db
+
+
+def test_each_application_reaches_its_own_database(kubectl: Kubectl):
+    for app in r.SHARED_APPLICATIONS:
+        own = _own(app)
+        who = _psql_in(app, kubectl, "select current_database() || ' ' || current_user").strip()
+        assert who == f"{own['database']} {own['owner']}", who
+        _psql_in(app, kubectl, "create table if not exists e2e_rows (id int primary key, note text not null)")
+        _psql_in(app, kubectl, _upsert(1, f"{app} {ROW}"))
+        assert _psql_in(app, kubectl, "select note from e2e_rows where id = 1").strip() == f"{app} {ROW}"
+
+
+def test_each_application_is_turned_away_from_the_other_database(kubectl: Kubectl):
+    """pg_hba opens each database to its owner only, once the instance has listed both (its next reconcile)."""
+    wanted = {_own(app)["database"] for app in r.SHARED_APPLICATIONS}
+
+    def listed() -> str | None:
+        claim = kubectl.get(INSTANCE_CLAIM, r.INSTANCE, r.NAMESPACE) or {}
+        found = {d.get("name") for d in (claim.get("status") or {}).get("databases") or []}
+        return None if wanted <= found else f"status.databases lists {sorted(found)}"
+
+    kubectl.wait_for(f"PostgresInstance {r.INSTANCE} to list {sorted(wanted)}", listed)
+    cluster = kubectl.get("cluster.postgresql.cnpg.io", SHARED["cluster"], r.NAMESPACE) or {}
+    hba = cluster["spec"]["postgresql"]["pg_hba"]
+    for app in r.SHARED_APPLICATIONS:
+        own = _own(app)
+        assert f"host {own['database']} {own['owner']} all scram-sha-256" in hba, hba
+        assert f"host {own['database']} all all reject" in hba, hba
+    for app, other in ((ONE, TWO), (TWO, ONE)):
+        theirs = _own(other)["database"]
+
+        def refused(app: str = app, theirs: str = theirs) -> str | None:
+            out = _attempt(app, kubectl, SHARED["host"], theirs)
+            # CNPG reloads the changed pg_hba within seconds; until then the catch-all line lets the role in.
+            return None if "pg_hba.conf rejects connection" in out and "exit=0" not in out else out.strip()
+
+        kubectl.wait_for(f"{app} to be refused by {theirs}", refused)
+        # Its own database still takes it.
+        assert "exit=0" in _attempt(app, kubectl, SHARED["host"], _own(app)["database"])
+
+
+def test_the_pooler_url_reaches_the_database(kubectl: Kubectl):
+    for app in r.SHARED_APPLICATIONS:
+        own = _own(app)
+        # The URL after the password: the pooler's host and the application's database, TLS required.
+        tail = kubectl.exec(r.NAMESPACE, f"deploy/{app}", "sh", "-c", 'echo "${DATABASE_POOLER_URL#*@}"').strip()
+        assert tail == f"{SHARED['pooler_host']}:5432/{own['database']}?sslmode=require", tail
+        pooled = "$DATABASE_POOLER_URL"
+        who = _psql_in(app, kubectl, "select current_database() || ' ' || current_user", pooled).strip()
+        assert who == f"{own['database']} {own['owner']}", who
+        # The row written directly reads back through PgBouncer, and a write through it reads back directly.
+        assert _psql_in(app, kubectl, "select note from e2e_rows where id = 1", pooled).strip() == f"{app} {ROW}"
+        _psql_in(app, kubectl, _upsert(2, f"{app} pooled"), pooled)
+        assert _psql_in(app, kubectl, "select note from e2e_rows where id = 2").strip() == f"{app} pooled"
+    # Through the pooler too, the other application's database turns the role away: PgBouncer logs in to
+    # PostgreSQL as the client's role, and pg_hba refuses it there (PgBouncer words the error its own way).
+    out = _attempt(ONE, kubectl, SHARED["pooler_host"], _own(TWO)["database"])
+    assert "exit=0" not in out, out
 
 
 def test_clean_up(kubectl: Kubectl):

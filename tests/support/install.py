@@ -92,9 +92,14 @@ class Trace:
         return [c["spec"]["forProvider"]["manifest"] for c in self.composed if c["kind"] == "Object"]
 
 
-def run_paths(shape: Callable[[dict], dict] = lambda xr: xr) -> tuple[tuple[dict, ...], tuple, tuple]:
+def run_paths(
+    shape: Callable[[dict], dict] = lambda xr: xr,
+    shape_available: Callable[[tuple[dict, ...]], list[dict] | tuple[dict, ...]] = lambda docs: docs,
+) -> tuple[tuple[dict, ...], tuple, tuple]:
     """Run every path, as a composite of `shape`, to steady state.
 
+    `shape_available` gives what Crossplane can fetch in that shape (a required
+    composite, such as the PostgresInstance a database names, in the same shape).
     Returns every composed resource, and the requirements stated in the 2.x field and in
     the 1.20 field (`extra_resources`) on the way.
     """
@@ -103,7 +108,7 @@ def run_paths(shape: Callable[[dict], dict] = lambda xr: xr) -> tuple[tuple[dict
     extra: list[fnv1.ResourceSelector] = []
     for path in paths():
         xr = shape(simulate.to_composite(path.claim))
-        responses = f.trace(xr, path.available, path.function_input)
+        responses = f.trace(xr, shape_available(path.available), path.function_input)
         for rsp in responses:
             assert f.fatal(rsp) is None, f"{path.name}: {f.fatal(rsp)}"
             composed.extend(

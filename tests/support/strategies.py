@@ -2,9 +2,9 @@
 
 One place for them, so every property test draws from the same generators:
 
-- `postgres_specs`, `application_specs()`, `operator_specs`: valid specs, every field's valid
+- `postgres_specs`, `application_specs()`, `operator_specs`, `instance_specs`: valid specs, every field's valid
   values combined freely (every combination must compose).
-- `postgres_garbage`, `application_garbage()`, `operator_garbage`: anything shaped like a spec:
+- `postgres_garbage`, `application_garbage()`, `operator_garbage`, `instance_garbage`: anything shaped like a spec:
   known and unknown keys, any JSON type, nested.
 - `hostile(valid)`: a valid spec broken in one to three places, at any depth, in every way a
   claim can be broken: wrong types, unicode, empty and enormous strings, huge lists, floats where
@@ -14,7 +14,7 @@ One place for them, so every property test draws from the same generators:
 - `invalid(valid, BREAKS)`: a valid spec with one field set to a value that is certainly
   refused, and the field path the refusal must name.
 
-`KINDS` are the three kinds with what a property needs to know about each.
+`KINDS` are the four kinds with what a property needs to know about each.
 `budget(n)` gives the settings of a property that draws `n` examples in CI; with
 `TAU_HYPOTHESIS_PROFILE=thorough` it draws ten times as many (a longer run, same properties).
 """
@@ -35,10 +35,12 @@ from hypothesis import strategies as st
 from function import keys, simulate
 from function import labels as tau_labels
 from function.api.application import TauApplicationSpec
+from function.api.instance import PostgresInstanceSpec
 from function.api.operator import CNPGOperatorSpec
 from function.api.postgres import PostgresDatabaseSpec
 from function.application import manifests as app_manifests
 from function.application import status as app_status
+from function.instance import status as instance_status
 from function.operator import status as op_status
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -67,33 +69,38 @@ def budget(examples: int) -> settings:
 
 EXTENSIONS = ["uuid-ossp", "pgcrypto", "pg_trgm", "hstore"]
 
+INSTANCE = st.fixed_dictionaries(
+    {},
+    optional={
+        "instances": st.integers(1, 10),
+        "version": st.integers(15, 18),  # 14 is past its end of life: refused for new clusters
+        "storage": st.fixed_dictionaries({}, optional={"size": st.sampled_from(["1Gi", "500Mi", 20, "1.5Ti"])}),
+        "walStorage": st.fixed_dictionaries({}, optional={"size": st.sampled_from(["1Gi", "2G"])}),
+        "parameters": st.dictionaries(
+            st.sampled_from(["work_mem", "max_connections", "x.y"]), st.sampled_from(["4MB", "100", "on"])
+        ),
+    },
+)
+"""A valid `instance` (the cluster) of a PostgresDatabase or a PostgresInstance."""
+PHYSICAL_BACKUP = st.fixed_dictionaries(
+    {},
+    optional={
+        "enabled": st.booleans(),
+        "method": st.sampled_from(["volumeSnapshot", "none"]),
+        "schedule": st.sampled_from(["0 0 3 * * *", "@daily", "*/30 * * * * *"]),
+        "retentionDays": st.integers(1, 3650),
+    },
+)
+"""A valid scheduled `backup` of a cluster (no dumps)."""
+
 postgres_specs = st.fixed_dictionaries(
     {},
     optional={
         "databaseName": st.sampled_from(["shop", "app_db", "_x"]),
         "owner": st.sampled_from(["app", "shop_owner"]),
         "extensions": st.lists(st.sampled_from(EXTENSIONS), unique=True, max_size=4),
-        "instance": st.fixed_dictionaries(
-            {},
-            optional={
-                "instances": st.integers(1, 10),
-                "version": st.integers(15, 18),  # 14 is past its end of life: refused for new clusters
-                "storage": st.fixed_dictionaries({}, optional={"size": st.sampled_from(["1Gi", "500Mi", 20, "1.5Ti"])}),
-                "walStorage": st.fixed_dictionaries({}, optional={"size": st.sampled_from(["1Gi", "2G"])}),
-                "parameters": st.dictionaries(
-                    st.sampled_from(["work_mem", "max_connections", "x.y"]), st.sampled_from(["4MB", "100", "on"])
-                ),
-            },
-        ),
-        "backup": st.fixed_dictionaries(
-            {},
-            optional={
-                "enabled": st.booleans(),
-                "method": st.sampled_from(["volumeSnapshot", "none"]),
-                "schedule": st.sampled_from(["0 0 3 * * *", "@daily", "*/30 * * * * *"]),
-                "retentionDays": st.integers(1, 3650),
-            },
-        ),
+        "instance": INSTANCE,
+        "backup": PHYSICAL_BACKUP,
         "credentialsSecretName": st.sampled_from(["db", "shop-creds"]),
         "deletionPolicy": st.sampled_from(["Retain", "Delete"]),
     },
@@ -201,6 +208,34 @@ def application_garbage(draw: st.DrawFn) -> object:
             database[field] = draw(SMALL_JSON)
     return spec
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# PostgresInstance (issue #14): the cluster a PostgresDatabase's instanceRef names, with its backups and a pooler.
+
+instance_specs = st.fixed_dictionaries(
+    {},
+    optional={
+        "instance": INSTANCE,
+        "backup": PHYSICAL_BACKUP,
+        "pooler": st.fixed_dictionaries(
+            {},
+            optional={
+                "mode": st.sampled_from(["transaction", "session"]),
+                "instances": st.integers(1, 10),
+                "defaultPoolSize": st.integers(1, 10000),
+                "maxClientConnections": st.integers(1, 100000),
+            },
+        ),
+        "deletionPolicy": st.sampled_from(["Retain", "Delete"]),
+    },
+)
+"""Valid PostgresInstance specs."""
+
+INSTANCE_FIELDS = ["instance", "backup", "restore", "pooler", "deletionPolicy", "namespace", "name", "version",
+                   "storage", "size", "schedule", "method", "mode", "instances", "defaultPoolSize",
+                   "maxClientConnections", "backupName", "pointInTime"]  # fmt: skip
+instance_garbage = st.dictionaries(st.sampled_from(INSTANCE_FIELDS) | st.text(max_size=15), json_values, max_size=8)
+"""Anything at all shaped like a PostgresInstance spec."""
 
 # ---------------------------------------------------------------------------------------------------------------
 # CNPGOperator.
@@ -453,6 +488,21 @@ APPLICATION_BREAKS: list[Break] = [
     ("spec.database.storageSize", setting("database.storageSize", "big")),
     ("spec.namespace", setting("namespace", "somebody-else")),
 ]
+INSTANCE_BREAKS: list[Break] = [
+    ("spec.instance.instances", setting("instance.instances", 0)),
+    ("spec.instance.version", setting("instance.version", 13)),
+    ("spec.instance.storage.size", setting("instance.storage.size", "ten gigs")),
+    ("spec.instance.parameters", setting("instance.parameters", {"port": "5433"})),
+    ("spec.backup.schedule", setting("backup.schedule", "0 3 * * *")),
+    ("spec.backup.retentionDays", setting("backup.retentionDays", 0)),
+    ("spec.backup.method", setting("backup.method", "tape")),
+    ("spec.pooler.mode", setting("pooler.mode", "statement")),
+    ("spec.pooler.instances", setting("pooler.instances", 0)),
+    ("spec.pooler.defaultPoolSize", setting("pooler.defaultPoolSize", 0)),
+    ("spec.pooler.maxClientConnections", setting("pooler.maxClientConnections", 100001)),
+    ("spec.deletionPolicy", setting("deletionPolicy", "Orphan")),
+    ("spec.namespace", setting("namespace", "somebody-else")),
+]
 OPERATOR_BREAKS: list[Break] = [
     ("spec.replicas", setting("replicas", 0)),
     ("spec.replicas", setting("replicas", 1.5)),
@@ -474,7 +524,7 @@ def invalid(draw: st.DrawFn, valid: st.SearchStrategy, breaks: list[Break]) -> t
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The three kinds, with what a property needs to know about each.
+# The four kinds, with what a property needs to know about each.
 
 CERT_MANAGER_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",
@@ -524,7 +574,8 @@ class Kind:
 
         A database resource, a Deployment or the operator's release is never among them. An
         application's Service and Ingress go when `port` and `ingress` go; the operator's plugin
-        release and snapshot class when they are switched off (it uninstalls them, on purpose).
+        release and snapshot class when they are switched off (it uninstalls them, on purpose); an
+        instance's Pooler when `pooler` goes.
         """
         parsed = self.model.model_validate({} if spec is None else spec)  # as the function reads a null spec
         if isinstance(parsed, TauApplicationSpec):
@@ -533,6 +584,8 @@ class Kind:
                 for key, gone in ((keys.SERVICE, parsed.port is None), (keys.INGRESS, parsed.ingress is None))
                 if gone
             )
+        if isinstance(parsed, PostgresInstanceSpec):  # the pooler is stateless: removing it removes it
+            return frozenset({keys.POOLER}) if parsed.pooler is None else frozenset()
         if isinstance(parsed, CNPGOperatorSpec):
             return frozenset(
                 key
@@ -557,7 +610,11 @@ OPERATOR = Kind(
     "CNPGOperator", None, operator_specs, operator_garbage, OPERATOR_BREAKS, tuple(OPERATOR_FIELDS),
     op_status.OPERATOR_READY, CNPGOperatorSpec, {keys.CERT_MANAGER: [CERT_MANAGER_CRD]},
 )  # fmt: skip
-KINDS = (POSTGRES, APPLICATION, OPERATOR)
+INSTANCE_KIND = Kind(
+    "XPostgresInstance", "PostgresInstance", instance_specs, instance_garbage, INSTANCE_BREAKS, tuple(INSTANCE_FIELDS),
+    instance_status.INSTANCE_READY, PostgresInstanceSpec, {keys.DATABASES_ON_CLUSTER: []},
+)  # fmt: skip
+KINDS = (POSTGRES, APPLICATION, OPERATOR, INSTANCE_KIND)
 
 
 # ---------------------------------------------------------------------------------------------------------------

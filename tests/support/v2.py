@@ -3,7 +3,8 @@ v2 composites, and what both shapes share.
 
 A v2 example is `examples/v2/<name>/xr.yaml`; it uses the platform input and
 the required resources of the claim example of the same name
-(`examples/<name>/`), whose composite it mirrors.
+(`examples/<name>/`), whose composite it mirrors (a composite among those
+resources, the XPostgresInstance an instanceRef names, as the v2 composite).
 """
 
 from __future__ import annotations
@@ -59,8 +60,26 @@ def as_v2(doc: dict) -> dict:
             labels.get("crossplane.io/claim-namespace") or metadata.get("namespace") or "default"
         )
         spec.pop("namespace", None)
-    return {"apiVersion": definitions.V2_API_VERSION, "kind": definition.v2_kind, "metadata": out_metadata,
-            "spec": spec}  # fmt: skip
+    out = {"apiVersion": definitions.V2_API_VERSION, "kind": definition.v2_kind, "metadata": out_metadata,
+           "spec": spec}  # fmt: skip
+    if "status" in doc:  # a composite Crossplane holds (a required PostgresInstance): what it reports stays
+        out["status"] = copy.deepcopy(doc["status"])
+    return out
+
+
+def required_as_v2(docs: list[dict] | tuple[dict, ...]) -> list[dict]:
+    """A claim example's required resources as the v2 shape finds them.
+
+    A composite of function-tau's among them (the XPostgresInstance a database's
+    instanceRef names) is, in the v2 shape, the v2 composite of the same name in
+    the claim's namespace (`as_v2`, status kept); anything else is the same object.
+    """
+    return [as_v2(d) if is_claim_composite(d) else d for d in docs]
+
+
+def is_claim_composite(doc: dict) -> bool:
+    """Whether `doc` is a composite of function-tau's claim-shape group (XPostgresInstance, ...)."""
+    return doc.get("apiVersion") == definitions.API_VERSION and kinds.by_composite_kind(doc.get("kind")) is not None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,8 +102,8 @@ class V2Example:
 
     @property
     def required(self) -> list[dict]:
-        """Resources the function may ask for."""
-        return self.claim_example.required
+        """Resources the function may ask for: the claim example's, composites among them as v2 composites."""
+        return required_as_v2(self.claim_example.required)
 
     @property
     def function_input(self) -> dict | None:
@@ -152,4 +171,4 @@ class Trace:
 @functools.cache
 def trace() -> Trace:
     """Every install code path (tests/support/install.py), as a v2 composite, to steady state."""
-    return Trace(*install.run_paths(as_v2))
+    return Trace(*install.run_paths(as_v2, required_as_v2))
