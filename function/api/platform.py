@@ -127,7 +127,8 @@ class BackupDefaults(TauModel):
 
 PUBLIC_KEY_BEGIN = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
 MAX_PUBLIC_KEY = 65536
-DUMP_IMAGE = f"ghcr.io/function-tau/function-tau-pgdump:{__version__}"
+# Tagged as the release workflow tags every artifact: v<version> (release.Release.tag).
+DUMP_IMAGE = f"ghcr.io/function-tau/function-tau-pgdump:v{__version__}"
 # The dump image's pg_dump major (Debian trixie's postgresql-client, 17): it dumps servers up to this major.
 DUMP_IMAGE_PG_MAJOR = 17
 KEY_PAIR_COMMAND = (
