@@ -48,6 +48,7 @@ SNAPSHOT_CLASS = "cnpg-volume-snapshot-class"
 LIVE_SECRET = "postgres-credentials-secret"  # noqa: S105 - a requirement name, not a secret
 S3_SECRET = "postgres-object-store-admin-credentials"  # noqa: S105 - a requirement name, not a secret
 RESTORE_BACKUP = "postgres-restore-backup"
+RESTORE_SNAPSHOTS = "postgres-restore-snapshots"  # the VolumeSnapshots of a snapshot Backup being restored
 INSTANCE = "postgres-instance"  # the PostgresInstance a database's instanceRef names
 DATABASES_ON_CLUSTER = "postgres-databases-on-cluster"  # every CNPG Database the function composed on a cluster
 LIVE_CLUSTER = "postgres-live-cluster"  # a CNPG Cluster of the claim's name the function has not composed (adoption)

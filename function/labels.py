@@ -29,7 +29,8 @@ OBJECT_STORE_CREDENTIALS = "tau.home.arpa/object-store-credentials"
 MANAGED_BY = ("app.kubernetes.io/managed-by", "function-tau")
 
 # A label value is at most 63 characters.
-_MAX_VALUE = 63
+LABEL_VALUE_MAX = 63
+_MAX_VALUE = LABEL_VALUE_MAX
 _HASH = 10
 
 

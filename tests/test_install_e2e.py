@@ -21,6 +21,7 @@ from function.api.platform import PlatformDefaults
 from tests.e2e import resources as r
 from tests.support import crossplane, install, schemas
 from tests.support import function as f
+from tests.support.dumps import PUBLIC_KEY
 from tests.support.paths import APIS, CRDS, REPO
 
 PACKAGE = "registry.tau-e2e-registry.svc.cluster.local:5000/function-tau:v0.0.0-e2e"
@@ -39,6 +40,17 @@ def built() -> list[dict]:
         r.application(),
         r.backup(),
         r.restored(),
+        # Shared instances (#14), logical dumps (#9), a failing WAL archive (#10).
+        r.instance(),
+        r.shared_application("shared-one"),
+        r.shared_application("shared-two"),
+        *r.compositions(public_key=PUBLIC_KEY),
+        r.dumped(),
+        r.dump_key_secret("-----BEGIN PGP PRIVATE KEY BLOCK-----\nnot a key\n-----END PGP PRIVATE KEY BLOCK-----"),
+        r.dump_restored(),
+        r.wrong_keys(),
+        r.wrong_keys_composition(),
+        r.archive_fails(),
     ]
 
 

@@ -274,6 +274,66 @@ def test_restore_from_a_snapshot_backup():
     }
 
 
+def _snapshot(name: str, restore_size: str | None) -> dict:
+    """A VolumeSnapshot as CNPG makes it for Backup `nightly` (labelled with the Backup's name)."""
+    return {
+        "apiVersion": "snapshot.storage.k8s.io/v1",
+        "kind": "VolumeSnapshot",
+        "metadata": {"name": name, "namespace": "shop", "labels": {"cnpg.io/backupName": "nightly"}},
+        "status": {"readyToUse": True, **({"restoreSize": restore_size} if restore_size else {})},
+    }
+
+
+@pytest.mark.parametrize(
+    ("spec", "snapshots", "refused"),
+    [
+        # The default data volume (10Gi) holds a 10Gi snapshot; a 12Gi one needs instance.storage.size.
+        ({}, [_snapshot("nightly", "10Gi")], None),
+        ({}, [_snapshot("nightly", "12Gi")], ("spec.instance.storage.size", "'10Gi' is smaller than VolumeSnapshot")),
+        ({"instance": {"storage": {"size": "20Gi"}}}, [_snapshot("nightly", "12Gi")], None),
+        # The WAL volume is checked against the PG_WAL snapshot.
+        (
+            {"instance": {"walStorage": {"size": "1Gi"}}},
+            [_snapshot("nightly", "10Gi"), _snapshot("nightly-wal", "2Gi")],
+            ("spec.instance.walStorage.size", "set instance.walStorage.size to 2Gi or more"),
+        ),
+        # No size reported, or no snapshot found (another namespace's is never read): left to CNPG.
+        ({}, [_snapshot("nightly", None)], None),
+        ({}, [], None),
+        ({}, [{**_snapshot("nightly", "99Gi"), "metadata": {"name": "nightly", "namespace": "other",
+                                                           "labels": {"cnpg.io/backupName": "nightly"}}}], None),
+    ],
+    ids=["fits", "data-too-small", "data-set-larger", "wal-too-small", "no-size", "not-found", "other-namespace"],
+)  # fmt: skip
+def test_a_snapshot_restore_refuses_a_volume_smaller_than_its_snapshot(spec, snapshots, refused):
+    """external-provisioner refuses a PVC smaller than its snapshot's restoreSize: the cluster would never start."""
+    elements = [{"name": "nightly", "type": "PG_DATA"}]
+    if "walStorage" in spec.get("instance", {}):
+        elements.append({"name": "nightly-wal", "type": "PG_WAL"})
+    backup = _backup("volumeSnapshot", snapshotBackupStatus={"elements": elements})
+    xr = f.composite(
+        "PostgresDatabase", {"databaseName": "shop", "restore": {"backupName": "nightly"}, **spec}, name="shop-copy"
+    )
+    # The Secret composed and ready (a first reconcile, before the snapshots are looked up), as in a cluster.
+    secret_ready = _observed(f.run(f.request(xr, required={keys.RESTORE_BACKUP: [backup]})))
+    required = {keys.RESTORE_BACKUP: [backup], keys.RESTORE_SNAPSHOTS: snapshots}
+    rsp = f.run(f.request(xr, secret_ready, required))
+    if refused is None:
+        assert f.fatal(rsp) is None
+        assert keys.CLUSTER in f.desired(rsp)
+        selector = rsp.requirements.resources[keys.RESTORE_SNAPSHOTS]
+        labels = dict(selector.match_labels.labels)
+        assert (selector.kind, selector.namespace, labels) == (
+            "VolumeSnapshot",
+            "shop",
+            {"cnpg.io/backupName": "nightly"},
+        )
+    else:
+        field, says = refused
+        message = f.fatal(rsp)
+        assert message is not None and message.startswith(f"{field}:") and says in message, message
+
+
 def test_a_restored_cluster_keeps_its_bootstrap_after_the_backup_is_pruned():
     required = {keys.RESTORE_BACKUP: [_backup("volumeSnapshot")]}
     rsp, observed = f.converge(RESTORING, required=required)

@@ -80,6 +80,7 @@ class DatabaseComposer(Composer):
             credentials.requirement(plan) if credentials.needs_live_secret(observed) else None,
             manifests.s3_requirement(plan.backup.object_store) if plan.backup.object_store else None,
             None if observed.has(CLUSTER) else restore.requirement(plan),
+            None if observed.has(CLUSTER) else restore.snapshots_requirement(plan),
             None if observed.has(CLUSTER) else adoption_requirement(plan),
         )
         secret_ready = self._credentials()

@@ -15,9 +15,9 @@ from __future__ import annotations
 import dataclasses
 
 from function import labels as lookup_labels
-from function import names, timestamps
+from function import names, quantity, timestamps
 from function.errors import SpecError, show
-from function.keys import CLUSTER, RESTORE_BACKUP
+from function.keys import CLUSTER, RESTORE_BACKUP, RESTORE_SNAPSHOTS
 from function.observed import Observed, dig
 from function.outcome import Requirement
 from function.postgres import manifests
@@ -43,6 +43,50 @@ def requirement(plan: DatabasePlan) -> Requirement | None:
     # Crossplane 1.20 cannot get a Backup by name: it lists Backups by this label, which the user puts on.
     selector = {lookup_labels.BACKUP: lookup_labels.value(name)}
     return Requirement(RESTORE_BACKUP, manifests.CNPG_API_VERSION, "Backup", name, plan.namespace, labels=selector)
+
+
+# CNPG labels the VolumeSnapshots of a Backup with the Backup's name (pkg/utils/labels_annotations.go
+# BackupNameLabelName, set in pkg/reconciler/backup/volumesnapshot/reconciler.go createSnapshot).
+SNAPSHOT_BACKUP_LABEL = "cnpg.io/backupName"
+# The volume of each snapshot role (the Backup's status.snapshotBackupStatus.elements[].type).
+_ROLE_VOLUME = {"PG_DATA": "storage", "PG_WAL": "walStorage"}
+
+
+def snapshots_requirement(plan: DatabasePlan) -> Requirement | None:
+    """The VolumeSnapshots of the source Backup (by CNPG's label), while a restoring cluster is not created yet."""
+    if plan.restore is None or len(plan.restore.backup_name) > lookup_labels.LABEL_VALUE_MAX:
+        return None
+    selector = {SNAPSHOT_BACKUP_LABEL: plan.restore.backup_name}
+    return Requirement(RESTORE_SNAPSHOTS, "snapshot.storage.k8s.io/v1", "VolumeSnapshot", None, plan.namespace,
+                       labels=selector)  # fmt: skip
+
+
+def _refuse_smaller_volumes(plan: DatabasePlan, restore: RestorePlan, backup: dict, observed: Observed, field: str) -> None:
+    """A volume smaller than the snapshot it is restored from cannot be provisioned: refuse it, with the size to set.
+
+    A PVC with a VolumeSnapshot data source must request at least the snapshot's
+    `status.restoreSize` (external-provisioner refuses a smaller one, and the cluster never starts).
+    Snapshots not found (or not asked for) are left to CNPG, which reports them.
+    """
+    try:
+        found = observed.required(RESTORE_SNAPSHOTS) or []
+    except LookupError:
+        return
+    sizes = {dig(s, "metadata", "name"): dig(s, "status", "restoreSize") for s in found}
+    base = field.removesuffix(".restore")
+    for element in dig(backup, "status", "snapshotBackupStatus", "elements") or ():
+        volume = _ROLE_VOLUME.get(element.get("type")) if isinstance(element, dict) else None
+        size = sizes.get(element.get("name")) if volume else None
+        planned = plan.storage if volume == "storage" else plan.wal_storage
+        if not isinstance(size, str) or not quantity.is_quantity(size) or planned is None:
+            continue
+        if quantity.parse(planned.size) < quantity.parse(size):
+            raise SpecError.one(
+                f"{base}.instance.{volume}.size",
+                f"{show(planned.size)} is smaller than VolumeSnapshot {show(element.get('name'))} of Backup "
+                f"{show(restore.backup_name)} (restoreSize {size}): a volume restored from a snapshot needs at least "
+                f"its size; set instance.{volume}.size to {size} or more",
+            )
 
 
 def _from_snapshot(plan: DatabasePlan, restore: RestorePlan, backup: dict, field: str) -> Bootstrap:
@@ -147,7 +191,7 @@ def bootstrap(plan: DatabasePlan, observed: Observed, field: str) -> Bootstrap:
     found = observed.required(RESTORE_BACKUP)
     if found == [] and observed.answered_by_1_20(RESTORE_BACKUP):
         return Bootstrap(waiting=_not_found_on_1_20(plan, restore))
-    return _from_backup(plan, restore, found, field)
+    return _from_backup(plan, restore, found, field, observed)
 
 
 def _not_found_on_1_20(plan: DatabasePlan, restore: RestorePlan) -> str:
@@ -162,7 +206,9 @@ def _not_found_on_1_20(plan: DatabasePlan, restore: RestorePlan) -> str:
     )
 
 
-def _from_backup(plan: DatabasePlan, restore: RestorePlan, found: list[dict] | None, field: str) -> Bootstrap:
+def _from_backup(
+    plan: DatabasePlan, restore: RestorePlan, found: list[dict] | None, field: str, observed: Observed
+) -> Bootstrap:
     """The bootstrap from the source Backup, as Crossplane found it (None: not looked up yet)."""
     name = restore.backup_name
     if found is None:
@@ -181,6 +227,7 @@ def _from_backup(plan: DatabasePlan, restore: RestorePlan, found: list[dict] | N
         return Bootstrap(waiting=f"Backup {name} to complete (phase: {phase or 'new'})")
     method = dig(backup, "spec", "method") or dig(backup, "status", "method")
     if method == "volumeSnapshot":
+        _refuse_smaller_volumes(plan, restore, backup, observed, field)
         return _from_snapshot(plan, restore, backup, field)
     if method == "plugin":
         return _from_object_store(plan, restore, backup, field)

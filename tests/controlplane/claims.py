@@ -6,11 +6,14 @@ The comparisons are against `function-tau render` (the CLI, at steady state with
 
 from __future__ import annotations
 
+import atexit
 import copy
 import dataclasses
 import json
 import pathlib
+import shutil
 import subprocess
+import tempfile
 import time
 from typing import Any
 
@@ -22,11 +25,11 @@ from tests.support.paths import EXAMPLES
 
 GROUP = "tau.home.arpa"
 PLURALS = {"PostgresDatabase": "postgresdatabases", "TauApplication": "tauapplications",
-           "CNPGOperator": "cnpgoperators"}  # fmt: skip
+           "CNPGOperator": "cnpgoperators", "PostgresInstance": "postgresinstances"}  # fmt: skip
 OBJECT = "objects.kubernetes.crossplane.io"
 # Inner kinds whose status the stand-in writes, and the resource name kubectl knows them by.
 STANDIN_KINDS = {"Cluster": "clusters.postgresql.cnpg.io", "Database": "databases.postgresql.cnpg.io",
-                 "Deployment": "deployments.apps"}  # fmt: skip
+                 "DatabaseRole": "databaseroles.postgresql.cnpg.io", "Deployment": "deployments.apps"}  # fmt: skip
 
 
 def resource(kind: str, api_version: str) -> str:
@@ -67,6 +70,22 @@ class Example:
         return [d for d in yaml.safe_load_all(path.read_text()) if d] if path.exists() else []
 
     @property
+    def composites(self) -> list[dict]:
+        """The composites of our claims that required.yaml holds (render's stand-in for another example's claim).
+
+        On a real control plane Crossplane makes those from the claims themselves (with generated names):
+        they are never applied; the example whose claim they stand for is applied first (`with_dependencies`).
+        """
+        return [d for d in self.required if _is_our_composite(d)]
+
+    @property
+    def depends_on(self) -> list[tuple[str, str, str | None]]:
+        """(claim kind, name, namespace) of the claims this example needs (the composites of required.yaml)."""
+        return [(d["kind"][1:], d["metadata"]["labels"]["crossplane.io/claim-name"],
+                 d["metadata"]["labels"]["crossplane.io/claim-namespace"])
+                for d in self.composites]  # fmt: skip
+
+    @property
     def namespace(self) -> str | None:
         """The claim's namespace (None for a cluster-scoped composite)."""
         return self.claim["metadata"].get("namespace")
@@ -81,10 +100,21 @@ class Example:
         """kubectl's name for the claim's kind."""
         return f"{PLURALS[self.kind]}.{GROUP}"
 
-    def render_args(self) -> list[str]:
-        """Arguments of `function-tau render` for this example."""
+    def render_args(self, plane: ControlPlane | None = None) -> list[str]:
+        """Arguments of `function-tau render` for this example.
+
+        With `plane`, the composites of required.yaml (`composites`) are replaced by the live composites
+        of the claims they stand for: what the function was given on that control plane.
+        """
         args = [str(self.directory / "claim.yaml")]
-        if (self.directory / "required.yaml").exists():
+        if plane is not None and self.composites:
+            docs = [d for d in self.required if not _is_our_composite(d)] + live_composites(plane, self)
+            directory = pathlib.Path(tempfile.mkdtemp(prefix="tau-required-"))
+            atexit.register(shutil.rmtree, directory, ignore_errors=True)
+            path = directory / "required.yaml"
+            path.write_text(yaml.safe_dump_all(docs))
+            args += ["--required-resources", str(path)]
+        elif (self.directory / "required.yaml").exists():
             args += ["--required-resources", str(self.directory / "required.yaml")]
         if (self.directory / "input.yaml").exists():
             args += ["--input", str(self.directory / "input.yaml")]
@@ -94,6 +124,52 @@ class Example:
 def examples() -> list[Example]:
     """Every example with a claim."""
     return [Example(d) for d in sorted(EXAMPLES.iterdir()) if (d / "claim.yaml").exists()]
+
+
+def _is_our_composite(doc: dict) -> bool:
+    """A composite (XPostgresInstance, ...) of our claim API group, bound to a claim by Crossplane's labels."""
+    labels = (doc.get("metadata") or {}).get("labels") or {}
+    return (doc.get("apiVersion", "").split("/")[0] == GROUP and doc.get("kind", "").startswith("X")
+            and "crossplane.io/claim-name" in labels)  # fmt: skip
+
+
+def live_composites(plane: ControlPlane, example: Example) -> list[dict]:
+    """The live composites of the claims an example depends on (`Example.depends_on`)."""
+    out = []
+    for kind, name, namespace in example.depends_on:
+        claim = plane.get(f"{PLURALS[kind]}.{GROUP}", name, namespace)
+        ref = ((claim or {}).get("spec") or {}).get("resourceRef") or {}
+        xr = plane.get(f"x{PLURALS[kind]}.{GROUP}", ref["name"]) if ref.get("name") else None
+        if xr is None:
+            raise AssertionError(f"{example.name}: no composite of {kind} {namespace}/{name} on the control plane")
+        xr["metadata"] = {k: v for k, v in xr["metadata"].items() if k != "managedFields"}
+        out.append(xr)
+    return out
+
+
+def with_dependencies(chosen: list[Example]) -> list[Example]:
+    """`chosen` with the examples they depend on (a database's instance), each dependency before its dependents.
+
+    An example whose required.yaml holds an XPostgresInstance composite names a claim of another example
+    (examples/postgresinstance): that example is applied first, as a user would create the instance first.
+    """
+    every = {(e.kind, e.claim["metadata"]["name"], e.namespace): e for e in examples()}
+    ordered: list[Example] = []
+
+    def add(example: Example, trail: tuple[str, ...] = ()) -> None:
+        if any(e.name == example.name for e in ordered):
+            return
+        for needed in example.depends_on:
+            if needed not in every:
+                raise LookupError(f"{example.name} needs the claim {needed}, which no example has")
+            if every[needed].name in trail:
+                raise LookupError(f"{example.name}: circular example dependencies {trail}")
+            add(every[needed], (*trail, example.name))
+        ordered.append(example)
+
+    for example in chosen:
+        add(example)
+    return ordered
 
 
 def render(*args: str, assume_ready: bool = True) -> list[dict]:
@@ -141,8 +217,13 @@ def ensure_namespace(plane: ControlPlane, namespace: str | None) -> None:
 
 
 def apply_required(plane: ControlPlane, standin: CNPGStatusStandIn, example: Example) -> None:
-    """The resources an example assumes: applied, and a Backup given its completed status by the stand-in."""
+    """The resources an example assumes: applied, and a Backup given its completed status by the stand-in.
+
+    A composite of our claims (`Example.composites`) is not applied: its example's claim is (`with_dependencies`).
+    """
     for doc in example.required:
+        if _is_our_composite(doc):
+            continue
         ensure_namespace(plane, doc["metadata"].get("namespace"))
         status = doc.pop("status", None)
         plane.apply([doc])
@@ -222,6 +303,7 @@ def report_ready(plane: ControlPlane, standin: CNPGStatusStandIn, objects: list[
         if key in done or plane.get(STANDIN_KINDS[m["kind"]], key[2], key[1]) is None:
             continue
         {"Cluster": standin.cluster_healthy, "Database": standin.database_applied,
+         "DatabaseRole": standin.database_role_applied,
          "Deployment": standin.deployment_available}[m["kind"]](key[1], key[2])  # fmt: skip
         done.add(key)
 
@@ -329,6 +411,7 @@ def apply_examples(plane: ControlPlane, standin: CNPGStatusStandIn, chosen: list
     The CNPGOperator's provider-helm Releases never become ready here: it is only brought to Synced.
     """
     refused = {}
+    chosen = with_dependencies(chosen)
     for example in chosen:
         try:
             apply_required(plane, standin, example)

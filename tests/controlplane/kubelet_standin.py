@@ -98,6 +98,21 @@ class CNPGStatusStandIn:
         })  # fmt: skip
         self._report("Database", namespace, name)
 
+    def database_role_applied(self, namespace: str, name: str) -> None:
+        """A CNPG DatabaseRole the primary's instance manager has reconciled (CREATE/ALTER ROLE ran).
+
+        - `status.applied: true`, `status.message: ""`, `status.observedGeneration: metadata.generation`:
+          the same ready status as a Database's (`applied` is "true if the role was reconciled correctly",
+          the DatabaseRole CRD's status schema), written by the instance manager's reconciler of the role.
+        """
+        role = self.plane.get("databaseroles.postgresql.cnpg.io", name, namespace)
+        if role is None:
+            raise LookupError(f"no CNPG DatabaseRole {namespace}/{name}")
+        self.plane.patch_status("databaseroles.postgresql.cnpg.io", name, namespace, {
+            "applied": True, "message": "", "observedGeneration": role["metadata"].get("generation", 1),
+        })  # fmt: skip
+        self._report("DatabaseRole", namespace, name)
+
     def backup_completed(self, namespace: str, name: str, status: dict) -> None:
         """A CNPG Backup that has completed (a restore starts from it).
 

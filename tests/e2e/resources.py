@@ -15,6 +15,7 @@ import yaml
 
 from function import kinds, names
 from function.api import definitions
+from function.postgres import dumps
 from tests.support.paths import APIS, APIS_V2, EXAMPLES
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -28,6 +29,10 @@ APPLICATION = "postgres-example"
 RESTORED = "postgres-example-restored"
 BACKUP = "postgres-example-e2e"
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
+# Logical dumps (issue #9) need a ReadWriteMany StorageClass: make e2e-kind makes `nfs-client` (csi-driver-nfs
+# and an NFS server in the cluster, manifests/nfs*.yaml), as on the seed's cluster; kind's own class cannot.
+DUMP_STORAGE_CLASS = os.environ.get("TAU_E2E_DUMP_STORAGE_CLASS", "nfs-client")
+DUMP_IMAGE = os.environ.get("TAU_E2E_DUMP_IMAGE")  # None: the platform's default dump image
 MRAP_FILE = "06-managed-resource-activation-policy.crossplane-2.yaml"
 
 
@@ -91,11 +96,20 @@ def api_files() -> list[pathlib.Path]:
     ]
 
 
-def platform_input() -> dict:
-    """The suite's platform input (kind: object store backups to MinIO, kind's storage class)."""
+def platform_input(public_key: str | None = None) -> dict:
+    """The suite's platform input (kind: object store backups to MinIO, kind's storage class).
+
+    With `public_key` (the dump steps' throwaway key pair, made when they run), logical dumps can
+    be asked for (not on by default): encrypted to that key, on the suite's ReadWriteMany class,
+    with the dump image make e2e-kind built (TAU_E2E_DUMP_IMAGE; else the platform's default).
+    """
     (doc,) = documents(MANIFESTS / "platform-defaults.yaml")
     if STORAGE_CLASS:
         doc["postgres"]["storageClass"] = STORAGE_CLASS
+    if public_key is not None:
+        doc["dumps"] = {"publicKey": public_key, "storageClass": DUMP_STORAGE_CLASS}
+        if DUMP_IMAGE:
+            doc["dumps"]["image"] = DUMP_IMAGE
     return doc
 
 
@@ -104,13 +118,13 @@ def composition_name(definition: definitions.CompositeDefinition) -> str:
     return f"{definition.plural}-e2e.{definitions.GROUP}"
 
 
-def compositions() -> list[dict]:
+def compositions(public_key: str | None = None) -> list[dict]:
     """Copies of the claims' Compositions with the suite's platform input; the cluster's own are left alone."""
     out = []
     for definition in (definitions.POSTGRES_DATABASE, definitions.TAU_APPLICATION, definitions.POSTGRES_INSTANCE):
         composition = definition.composition()
         composition["metadata"]["name"] = composition_name(definition)
-        composition["spec"]["pipeline"][0]["input"] = platform_input()
+        composition["spec"]["pipeline"][0]["input"] = platform_input(public_key)
         out.append(composition)
     return out
 
@@ -186,8 +200,13 @@ def namespace() -> dict:
 
 
 def static_files() -> list[pathlib.Path]:
-    """The suite's own manifests (MinIO, the kind registry)."""
-    return [MANIFESTS / "minio.yaml", MANIFESTS / "registry.yaml"]
+    """The suite's own manifests (MinIO, the kind registry, kind's NFS server and its StorageClass)."""
+    return [
+        MANIFESTS / "minio.yaml",
+        MANIFESTS / "registry.yaml",
+        MANIFESTS / "nfs.yaml",
+        MANIFESTS / "nfs-storage-class.yaml",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -273,3 +292,102 @@ def shared_application(name: str) -> dict:
     doc["spec"]["database"] = {"enabled": True, "instanceRef": {"name": INSTANCE}}
     doc["spec"]["compositionRef"] = {"name": composition_name(definitions.TAU_APPLICATION)}
     return doc
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Logical dumps (issue #9, docs/POSTGRES_USAGE.md "Logical dumps on the NFS server"): examples/postgresdatabase-dumps
+# dumped on demand, then a second claim filled from its newest dump with restore.dump.
+
+DUMPED = "dumped"
+DUMP_RESTORED = "dumped-restored"
+DUMP_KEY_SECRET = "tau-e2e-dump-key"
+
+
+def dumped() -> dict:
+    """examples/postgresdatabase-dumps (uuid-ossp, pgcrypto, dumps on) as `dumped`, on the suite's Composition.
+
+    No physical backups (`method: none`): the dumps are what this claim is about, and they do not need them.
+    """
+    (doc,) = documents(EXAMPLES / "postgresdatabase-dumps" / "claim.yaml")
+    assert doc["spec"]["backup"]["dump"]["enabled"] is True
+    doc["metadata"] = {"name": DUMPED, "namespace": NAMESPACE}
+    doc["spec"]["backup"]["method"] = "none"
+    doc["spec"]["compositionRef"] = {"name": composition_name(definitions.POSTGRES_DATABASE)}
+    return doc
+
+
+def dump_key_secret(private_key: str) -> dict:
+    """The Secret restore.dump names: the throwaway private key under `private.asc` (no passphrase)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": DUMP_KEY_SECRET, "namespace": NAMESPACE},
+        "type": "Opaque",
+        "stringData": {dumps.PRIVATE_KEY: private_key},
+    }
+
+
+def dump_restored() -> dict:
+    """A new PostgresDatabase filled from `dumped`'s newest dump: same database, owner and extensions.
+
+    `file: latest` picks the newest dump of the claim's own database name in the folder (restore.sh), so the
+    database keeps the source's name; the folder is the source cluster's. deletionPolicy Delete.
+    """
+    source = dumped()
+    source_names = database_names(DUMPED)
+    return {
+        "apiVersion": "tau.home.arpa/v1alpha1",
+        "kind": "PostgresDatabase",
+        "metadata": {"name": DUMP_RESTORED, "namespace": NAMESPACE},
+        "spec": {
+            "compositionRef": {"name": composition_name(definitions.POSTGRES_DATABASE)},
+            "databaseName": source_names["database"],
+            "owner": source_names["owner"],
+            "extensions": source["spec"]["extensions"],
+            "backup": {"method": "none"},
+            "restore": {
+                "dump": {"file": "latest", "cluster": source_names["cluster"], "privateKeySecret": DUMP_KEY_SECRET}
+            },
+            "deletionPolicy": "Delete",
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A failing WAL archive shows on the claim (issue #10, item 2): a PostgresDatabase on a copy of the Composition
+# whose platform input gives the suite's MinIO keys that MinIO does not know.
+
+ARCHIVE_FAILS = "archive-fails"
+WRONG_KEYS = "tau-e2e-wrong-object-store-keys"
+WRONG_KEYS_COMPOSITION = f"{definitions.POSTGRES_DATABASE.plural}-e2e-wrong-keys.{definitions.GROUP}"
+
+
+def wrong_keys() -> dict:
+    """Access keys MinIO refuses (its user, not its password), where an admin keeps keys (crossplane-system)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": WRONG_KEYS, "namespace": "crossplane-system"},
+        "type": "Opaque",
+        "stringData": {"ACCESS_KEY_ID": "tau-e2e", "ACCESS_SECRET_KEY": "not-minios-password"},
+    }
+
+
+def wrong_keys_composition() -> dict:
+    """The suite's PostgresDatabase Composition, its object store credentials the wrong keys."""
+    composition = definitions.POSTGRES_DATABASE.composition()
+    composition["metadata"]["name"] = WRONG_KEYS_COMPOSITION
+    doc = platform_input()
+    doc["backup"]["objectStore"]["credentials"] = {"name": WRONG_KEYS, "namespace": "crossplane-system"}
+    composition["spec"]["pipeline"][0]["input"] = doc
+    return composition
+
+
+def archive_fails() -> dict:
+    """A PostgresDatabase whose WAL archive (Barman Cloud to MinIO, wrong keys) fails; deletionPolicy Delete."""
+    return {
+        "apiVersion": "tau.home.arpa/v1alpha1",
+        "kind": "PostgresDatabase",
+        "metadata": {"name": ARCHIVE_FAILS, "namespace": NAMESPACE},
+        "spec": {"compositionRef": {"name": WRONG_KEYS_COMPOSITION}, "deletionPolicy": "Delete"},
+    }

@@ -11,8 +11,13 @@ The function under test is the package in TAU_FUNCTION_PACKAGE (an OCI
 reference Crossplane can pull); TAU_FUNCTION_IMAGE, when set, is the image its
 pods run instead (make e2e-kind loads it into the kind nodes). Backups go to
 the suite's own MinIO through the Barman Cloud plugin: kind has no Longhorn or
-CSI snapshots. Nothing the suite applies is unchecked: tests/test_install_e2e.py
-validates every manifest of tests/e2e/resources.py against its schema.
+CSI snapshots. Logical dumps (backup.dump) go to a ReadWriteMany volume of the
+StorageClass nfs-client (TAU_E2E_DUMP_STORAGE_CLASS), which make e2e-kind makes
+with csi-driver-nfs and an NFS server in the cluster (manifests/nfs*.yaml), and run
+the dump image in TAU_E2E_DUMP_IMAGE (make e2e-kind builds it); without that class
+the dump steps skip, naming it. Nothing the suite applies is unchecked:
+tests/test_install_e2e.py validates every manifest of tests/e2e/resources.py
+against its schema.
 
 The steps run in order and share the cluster; after a failure the rest skip.
 TAU_E2E_KEEP=1 leaves the suite's namespaces behind for a look.
@@ -21,9 +26,11 @@ TAU_E2E_KEEP=1 leaves the suite's namespaces behind for a look.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
+from collections.abc import Iterator
 
 import pytest
 
@@ -31,6 +38,7 @@ from function import kinds, names
 from function.api import definitions
 from tests.e2e import resources as r
 from tests.e2e.cluster import TIMEOUT, ClusterError, Kubectl
+from tests.support import postgres
 
 pytestmark = pytest.mark.e2e
 
@@ -168,6 +176,26 @@ def test_restore_the_backup_into_a_new_database_and_read_the_row(kubectl: Kubect
     secret = kubectl.get("secret", TARGET["secret"], r.NAMESPACE)
     assert secret is not None
     assert base64.b64decode(secret["data"]["DB_NAME"]).decode() == SOURCE["database"]
+
+
+def test_the_restored_cluster_runs_the_backups_major_version(kubectl: Kubectl):
+    """Issue #10, item 1: the restored claim leaves instance.version out, and its server is the backup's major.
+
+    CNPG records the major on every Backup (`status.majorVersion`); docs/POSTGRES_USAGE.md "Restore": a restore
+    takes it. A restore into another major would never start (PostgreSQL refuses the data directory), so a
+    running 16 server with the row in it is the proof; the claim says Available, with no version complaint.
+    """
+    assert "instance" not in r.restored()["spec"]
+    backup = kubectl.get("backup.postgresql.cnpg.io", r.BACKUP, r.NAMESPACE) or {}
+    assert backup.get("status", {}).get("majorVersion") == r.SOURCE_VERSION, backup.get("status")
+    primary = _primary(kubectl, TARGET["cluster"])
+    version = kubectl.exec(r.NAMESPACE, primary, "psql", "-tAc", "show server_version_num", container="postgres")
+    assert version.strip().startswith(str(r.SOURCE_VERSION)), version
+    claim = kubectl.get(f"postgresdatabase.{definitions.GROUP}", r.RESTORED, r.NAMESPACE) or {}
+    conditions = {c["type"]: c for c in claim["status"]["conditions"]}
+    assert conditions["DatabaseReady"]["status"] == "True", conditions
+    assert conditions["DatabaseReady"]["reason"] == "Available", conditions
+    assert "VersionSupported" not in conditions, conditions  # only on a major past its end of life
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -329,6 +357,174 @@ def test_the_pooler_url_reaches_the_database(kubectl: Kubectl):
     # PostgreSQL as the client's role, and pg_hba refuses it there (PgBouncer words the error its own way).
     out = _attempt(ONE, kubectl, SHARED["pooler_host"], _own(TWO)["database"])
     assert "exit=0" not in out, out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Logical dumps (issue #9, docs/POSTGRES_USAGE.md "Logical dumps on the NFS server"): a database with dumps on,
+# rows written, a dump run now; a new claim filled from it with restore.dump, and the same rows in it. The
+# platform's public key is a throwaway pair made here with gpg (as tests/test_dump_scripts.py does): its public
+# half goes into the suite's Composition input, its private half into the Secret the restore names.
+
+DATABASE_CLAIM = f"postgresdatabase.{definitions.GROUP}"
+DUMPED = r.database_names(r.DUMPED)
+DUMP_RUN = "e2e-dump-now"
+# The rows: ids, notes and a uuid-ossp default (the extension must be there before the restore writes them).
+DUMP_TABLE = (
+    "create table if not exists e2e_dump_rows "
+    "(id int primary key, note text not null, token uuid not null default uuid_generate_v4())"
+)
+# ROW is made of letters, digits and spaces only: nothing in it can end the SQL string.
+DUMP_ROWS = (
+    f"insert into e2e_dump_rows (id, note) select g, 'row ' || g || ' {ROW}' from generate_series(1, 1000) g "  # noqa: S608
+    "on conflict (id) do update set note = excluded.note"
+)
+DUMP_CHECKSUM = (
+    "select count(*) || ' ' || md5(string_agg(id || ':' || note || ':' || token, ',' order by id)) from e2e_dump_rows"
+)
+
+
+@pytest.fixture(scope="module")
+def dump_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[postgres.KeyPair]:
+    """A throwaway OpenPGP key pair, made with the documented command (tests/support/postgres.py)."""
+    work = tmp_path_factory.mktemp("dump-keys")
+    keys = postgres.make_key_pair(work / "gnupg", work / "keys")
+    yield keys
+    postgres.stop_agent(work / "gnupg")
+
+
+def _needs_dump_storage(kubectl: Kubectl) -> None:
+    """Skip with what is missing when the cluster has no ReadWriteMany StorageClass for the dump volumes."""
+    if not kubectl.exists("storageclass", r.DUMP_STORAGE_CLASS):
+        pytest.skip(
+            f"no StorageClass {r.DUMP_STORAGE_CLASS}: logical dumps need a ReadWriteMany class (csi-driver-nfs; make "
+            "e2e-kind installs one from tests/e2e/manifests/nfs*.yaml, elsewhere set TAU_E2E_DUMP_STORAGE_CLASS)"
+        )
+
+
+def _on_primary(kubectl: Kubectl, cluster: str, database: str, role: str, *sql: str) -> str:
+    """Run SQL on a cluster's primary over the local socket, as `role` (SET ROLE: what it creates, it owns)."""
+    commands = [arg for statement in (f"set role {role}", *sql) for arg in ("-c", statement)]
+    return kubectl.exec(r.NAMESPACE, _primary(kubectl, cluster), "psql", "-d", database, "-v", "ON_ERROR_STOP=1",
+                        "-qtA", *commands, container="postgres")  # fmt: skip
+
+
+def _job_done(kubectl: Kubectl, name: str) -> str | None:
+    """None once the Job is Complete; raises with its logs when it failed; else what it is doing."""
+    job = kubectl.get("job", name, r.NAMESPACE) or {}
+    conditions = {
+        c.get("type"): c for c in (job.get("status") or {}).get("conditions") or [] if c.get("status") == "True"
+    }
+    if "Complete" in conditions:
+        return None
+    if "Failed" in conditions:
+        logs = kubectl.run("logs", "-n", r.NAMESPACE, f"job/{name}", "--all-containers", "--tail=50", check=False)
+        raise ClusterError(f"Job {name} failed ({conditions['Failed'].get('message')}): {logs}")
+    return f"status {json.dumps(job.get('status'))}"
+
+
+def test_a_database_with_logical_dumps_becomes_ready(kubectl: Kubectl, dump_keys: postgres.KeyPair):
+    _needs_dump_storage(kubectl)
+    # The suite's Compositions again, now with the platform's public key (dumps stay off unless a claim asks).
+    kubectl.apply(r.compositions(public_key=dump_keys.public.read_text()))
+    kubectl.apply([r.dumped()])
+    claim = kubectl.wait_condition(DATABASE_CLAIM, r.DUMPED, "Ready", namespace=r.NAMESPACE)
+    volume = names.dump_volume_name(DUMPED["cluster"])
+    target = claim["status"]["dumpTarget"]
+    assert target == (
+        f"PersistentVolumeClaim {volume} (StorageClass {r.DUMP_STORAGE_CLASS}), "
+        f"folder {r.NAMESPACE}/{DUMPED['cluster']}"
+    ), target
+
+    def bound() -> str | None:
+        phase = ((kubectl.get("persistentvolumeclaim", volume, r.NAMESPACE) or {}).get("status") or {}).get("phase")
+        return None if phase == "Bound" else f"phase {phase!r}"
+
+    kubectl.wait_for(f"the dump volume {volume} to be bound", bound)
+    assert kubectl.exists("cronjob", names.dump_name(DUMPED["cluster"]), r.NAMESPACE)
+
+
+def test_write_rows_and_dump_them_now(kubectl: Kubectl):
+    _needs_dump_storage(kubectl)
+    _on_primary(kubectl, DUMPED["cluster"], DUMPED["database"], DUMPED["owner"], DUMP_TABLE, DUMP_ROWS)
+    assert _on_primary(kubectl, DUMPED["cluster"], DUMPED["database"], DUMPED["owner"], DUMP_CHECKSUM).startswith(
+        "1000 "
+    )
+    kubectl.delete("job", DUMP_RUN, r.NAMESPACE)  # a run left by an earlier suite (TAU_E2E_KEEP)
+    kubectl.run("create", "job", DUMP_RUN, f"--from=cronjob/{names.dump_name(DUMPED['cluster'])}", "-n", r.NAMESPACE)
+    kubectl.wait_for(f"the dump Job {DUMP_RUN} to complete", lambda: _job_done(kubectl, DUMP_RUN))
+    logs = kubectl.run("logs", "-n", r.NAMESPACE, f"job/{DUMP_RUN}")
+    folder = f"/{r.NAMESPACE}/{DUMPED['cluster']}/{DUMPED['database']}-"
+    assert "tau-dump: wrote " in logs and folder in logs and ".dump.gz.gpg" in logs, logs
+
+
+def test_restore_the_dump_into_a_new_database_with_the_same_rows(kubectl: Kubectl, dump_keys: postgres.KeyPair):
+    _needs_dump_storage(kubectl)
+    kubectl.apply([r.dump_key_secret(dump_keys.private.read_text())])
+    kubectl.apply([r.dump_restored()])
+
+    def restored() -> str | None:
+        claim = kubectl.get(DATABASE_CLAIM, r.DUMP_RESTORED, r.NAMESPACE) or {}
+        status = claim.get("status") or {}
+        phase = status.get("dumpRestore")
+        if phase == "Failed":
+            raise ClusterError(f"restore.dump failed: {json.dumps(status.get('conditions'))}")
+        return None if phase == "Restored" else f"dumpRestore {phase!r}"
+
+    kubectl.wait_for(f"PostgresDatabase {r.DUMP_RESTORED} to be restored from the dump", restored)
+    kubectl.wait_condition(DATABASE_CLAIM, r.DUMP_RESTORED, "Ready", namespace=r.NAMESPACE)
+    target = r.database_names(r.DUMP_RESTORED)["cluster"]
+    source = _on_primary(kubectl, DUMPED["cluster"], DUMPED["database"], DUMPED["owner"], DUMP_CHECKSUM)
+    copied = _on_primary(kubectl, target, DUMPED["database"], DUMPED["owner"], DUMP_CHECKSUM)
+    assert copied.strip() == source.strip() and source.startswith("1000 "), (source, copied)
+    # The claim's owner owns what the restore wrote (restore.sh: --no-owner, as the owner).
+    owner = _on_primary(kubectl, target, DUMPED["database"], DUMPED["owner"],
+                        "select tableowner from pg_tables where tablename = 'e2e_dump_rows'")  # fmt: skip
+    assert owner.strip() == DUMPED["owner"], owner
+    # The Job is done, and so is the key's business on the cluster (the usage guide: delete the Secret).
+    kubectl.delete("secret", r.DUMP_KEY_SECRET, r.NAMESPACE)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A failing WAL archive shows on the claim (issue #10, item 2; docs/POSTGRES_USAGE.md "When backups fail"):
+# CNPG's ContinuousArchiving condition, False, becomes the claim's BackupReady False/ArchivingFailing with CNPG's
+# message (function/postgres/status.py `_failures`). The store is the suite's MinIO, the keys ones it refuses.
+
+
+def _switch_wal(kubectl: Kubectl, cluster: str) -> None:
+    """Close the current WAL segment (after a write), so the archiver tries now rather than at archive_timeout."""
+    # No primary yet, or not accepting connections yet: the next poll tries again.
+    with contextlib.suppress(ClusterError):
+        kubectl.exec(r.NAMESPACE, _primary(kubectl, cluster), "psql", "-qtA", "-c", "select txid_current()",
+                     "-c", "select pg_switch_wal()", container="postgres")  # fmt: skip
+
+
+def test_a_failing_wal_archive_shows_on_the_claim(kubectl: Kubectl):
+    if not kubectl.exists("deployment", "minio", "tau-e2e-minio"):
+        pytest.skip("no object store: the suite's MinIO (tests/e2e/manifests/minio.yaml) is not installed")
+    kubectl.apply([r.wrong_keys(), r.wrong_keys_composition()])
+    kubectl.apply([r.archive_fails()])
+    cluster = r.database_names(r.ARCHIVE_FAILS)["cluster"]
+    found: dict = {}
+
+    def failing() -> str | None:
+        claim = kubectl.get(DATABASE_CLAIM, r.ARCHIVE_FAILS, r.NAMESPACE) or {}
+        conditions = (claim.get("status") or {}).get("conditions") or []
+        backup = next((c for c in conditions if c.get("type") == "BackupReady"), {})
+        if backup.get("reason") == "ArchivingFailing":
+            found.update(backup)
+            return None
+        _switch_wal(kubectl, cluster)
+        return f"BackupReady {json.dumps(backup)}"
+
+    kubectl.wait_for(f"PostgresDatabase {r.ARCHIVE_FAILS} to show the failing WAL archive", failing)
+    assert found["status"] == "False", found
+    # CNPG's own message, in the claim's words around it.
+    assert found["message"].startswith("WAL archiving is failing (") and "no reason given" not in found["message"], (
+        found
+    )
+    cnpg = kubectl.get("cluster.postgresql.cnpg.io", cluster, r.NAMESPACE) or {}
+    archiving = next(c for c in cnpg["status"]["conditions"] if c["type"] == "ContinuousArchiving")
+    assert archiving["status"] == "False", archiving
 
 
 def test_clean_up(kubectl: Kubectl):

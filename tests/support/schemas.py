@@ -24,7 +24,7 @@ from tests.support.paths import APIS, APIS_V2, CRDS, REPO
 KUBERNETES_VERSION = "1.33"
 BUILTIN_GROUPS = {
     "v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1", "policy/v1",
-    "apiextensions.k8s.io/v1",
+    "apiextensions.k8s.io/v1", "storage.k8s.io/v1",
 }  # fmt: skip
 
 
