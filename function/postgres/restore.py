@@ -61,7 +61,9 @@ def snapshots_requirement(plan: DatabasePlan) -> Requirement | None:
                        labels=selector)  # fmt: skip
 
 
-def _refuse_smaller_volumes(plan: DatabasePlan, restore: RestorePlan, backup: dict, observed: Observed, field: str) -> None:
+def _refuse_smaller_volumes(
+    plan: DatabasePlan, restore: RestorePlan, backup: dict, observed: Observed, field: str
+) -> None:
     """A volume smaller than the snapshot it is restored from cannot be provisioned: refuse it, with the size to set.
 
     A PVC with a VolumeSnapshot data source must request at least the snapshot's
