@@ -32,9 +32,11 @@ from tests.support.data import live_secret
 from tests.support.strategies import APPLICATION_NAMES as CLAIM_NAMES
 from tests.support.strategies import APPLICATION_NAMESPACES as NAMESPACES
 from tests.support.strategies import application_garbage as any_specs
-from tests.support.strategies import application_specs as valid_specs
+from tests.support.strategies import application_specs, platform_inputs
 
 KIND = "TauApplication"
+# Every valid spec (dumps on or off, restores from a dump), each sent with a platform input it composes with.
+valid_specs = application_specs(keyed=True).flatmap(lambda spec: st.tuples(st.just(spec), platform_inputs(spec)))
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -48,12 +50,13 @@ FIELD = re.compile(r"^(spec|metadata\.name)[\w.\[\]-]*: ")
 
 
 @SETTINGS
-@given(spec=valid_specs(), name=CLAIM_NAMES, namespace=NAMESPACES)
+@given(spec=valid_specs, name=CLAIM_NAMES, namespace=NAMESPACES)
 def test_deterministic_once_the_credentials_exist(spec, name, namespace):
+    spec, platform = spec
     xr = _xr(spec, name, namespace)
-    first = f.run(f.request(xr))
+    first = f.run(f.request(xr, function_input=platform))
     assert f.fatal(first) is None, f.fatal(first)
-    req = f.request(xr, simulate.observe(first))
+    req = f.request(xr, simulate.observe(first), function_input=platform)
     one, two = f.run(req), f.run(req)
     assert one.SerializeToString(deterministic=True) == two.SerializeToString(deterministic=True)
 
@@ -95,13 +98,14 @@ def test_nothing_that_exists_is_dropped_but_service_and_ingress(spec):
 
 @SETTINGS
 @given(
-    spec=valid_specs(),
+    spec=valid_specs,
     # Marked, so it cannot be a word the output holds anyway (hypothesis draws words from the code).
     password=st.text(string.ascii_letters + string.digits + "!#%&()*+,-./:;<=>?@[]^_{|}~", min_size=8, max_size=48).map(
         lambda text: f"~pw~{text}~pw~"
     ),
 )
 def test_the_password_reaches_only_the_credentials_secret(spec, password):
+    spec, platform = spec
     assume(password not in repr(spec))  # the user's own values may be anything
     spec["database"]["enabled"] = True
     spec["database"].pop("credentialsSecretName", None)
@@ -110,7 +114,7 @@ def test_the_password_reaches_only_the_credentials_secret(spec, password):
     logging.configure(level=logging.Level.DEBUG)
     try:
         with structlog.testing.capture_logs() as logs:
-            rsp, _ = f.converge(xr, required={keys.LIVE_SECRET: [live]}, rounds=6)
+            rsp, _ = f.converge(xr, required={keys.LIVE_SECRET: [live]}, function_input=platform, rounds=6)
     finally:
         logging.configure(level=logging.Level.DISABLED)
     assert f.fatal(rsp) is None, f.fatal(rsp)
@@ -124,10 +128,11 @@ def test_the_password_reaches_only_the_credentials_secret(spec, password):
 
 
 @settings(SETTINGS, max_examples=20)  # schema validation is the slow part
-@given(spec=valid_specs(), name=CLAIM_NAMES, namespace=NAMESPACES)
+@given(spec=valid_specs, name=CLAIM_NAMES, namespace=NAMESPACES)
 def test_everything_is_schema_valid_and_stays_in_the_claims_namespace(spec, name, namespace):
+    spec, platform = spec
     spec["namespace"] = namespace  # the same namespace is allowed; another one is refused
-    rsp, _ = f.converge(_xr(spec, name, namespace), rounds=6)
+    rsp, _ = f.converge(_xr(spec, name, namespace), function_input=platform, rounds=6)
     assert f.fatal(rsp) is None, f.fatal(rsp)
     for key, manifest in f.manifests(rsp).items():
         schemas.validate_composed(f.desired(rsp)[key])

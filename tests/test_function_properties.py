@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from function import keys, simulate
 from tests.support import crossplane, gomod, schemas
 from tests.support import function as f
-from tests.support.strategies import KINDS, Kind, budget, edited, hostile, invalid
+from tests.support.strategies import KINDS, Kind, budget, edited, hostile, invalid, platform_inputs
 
 # The gRPC message limit the function serves with (the SDK's default, as Crossplane calls it).
 MESSAGE_LIMIT = 4 * 1024 * 1024
@@ -134,29 +134,44 @@ def check_answer(kind: Kind, rsp: fnv1.RunFunctionResponse, upstream: Schemas) -
 @given(data=st.data())
 def test_any_claim_gets_valid_manifests_or_a_fatal_that_names_a_field(kind: Kind, data, upstream):
     spec = data.draw(anything(kind), label="spec")
-    req = f.request(kind.composite(spec), required=kind.required)
+    platform = data.draw(platform_inputs(spec), label="input")
+    req = f.request(kind.composite(spec), required=kind.required, function_input=platform)
     rsp, again = f.run(req), f.run(req)
     message = check_answer(kind, rsp, upstream)
     if message:
         _fatal_event("any", message)
     else:
         event("composed")
+    _dump_event(rsp)
     assert comparable(rsp, drawn=True) == comparable(again, drawn=True)
 
 
-def _later(kind: Kind, before: dict, data: st.DataObject) -> tuple[str, object, str | None]:
-    """A later spec: the same one, a certainly invalid one, an edit of it, another valid one, or a broken one."""
+def _later(
+    kind: Kind, before: dict, platform: dict | None, data: st.DataObject
+) -> tuple[str, object, str | None, dict | None]:
+    """A later spec: the same one, a certainly invalid one, an edit of it, another valid one, or a broken one; and
+    the platform input then: the same one (always for the same spec), or another the later spec composes with."""
     how = data.draw(st.sampled_from(["same", "invalid", "edited", "valid", "hostile"]), label="how")
     if how == "same":
-        return how, before, None
+        return how, before, None, platform
     if how == "invalid":
-        spec, field = data.draw(invalid(kind.valid, kind.breaks), label="invalid")
-        return how, spec, field
+        spec, field, platform = data.draw(invalid(kind.valid, kind.breaks), label="invalid")
+        return how, spec, field, platform
     if how == "edited":
-        return how, data.draw(edited(before, kind.valid), label="after"), None
-    if how == "valid":
-        return how, data.draw(kind.valid, label="after"), None
-    return how, data.draw(hostile(kind.valid, kind.fields), label="after"), None
+        after = data.draw(edited(before, kind.valid), label="after")
+    elif how == "valid":
+        after = data.draw(kind.valid, label="after")
+    else:
+        after = data.draw(hostile(kind.valid, kind.fields), label="after")
+    return how, after, None, data.draw(st.just(platform) | platform_inputs(after), label="input after")
+
+
+def _dump_event(rsp: fnv1.RunFunctionResponse) -> None:
+    """Count the answers that compose dumps or a restore from one (hypothesis statistics)."""
+    desired = set(rsp.desired.resources)
+    for key, what in ((keys.DUMP_CRON_JOB, "dump CronJob"), (keys.DUMP_RESTORE_JOB, "dump restore Job")):
+        if key in desired:
+            event(f"composes a {what}")
 
 
 def _fatal_event(how: str, message: str) -> None:
@@ -169,10 +184,12 @@ def _fatal_event(how: str, message: str) -> None:
 @given(data=st.data())
 def test_a_later_request_never_has_fewer_resources_than_exist_unless_fatal(kind: Kind, data, upstream):
     before = data.draw(kind.valid, label="before")
-    converged, observed = f.converge(kind.composite(before), required=kind.required)
+    platform = data.draw(platform_inputs(before), label="input")
+    converged, observed = f.converge(kind.composite(before), required=kind.required, function_input=platform)
     assert f.fatal(converged) is None, f.fatal(converged)
-    how, after, field = _later(kind, before, data)
-    req = f.request(kind.composite(after), observed, kind.required)
+    _dump_event(converged)
+    how, after, field, platform = _later(kind, before, platform, data)
+    req = f.request(kind.composite(after), observed, kind.required, platform)
     rsp, again = f.run(req), f.run(req)
     existing, desired = observed_keys(observed), set(rsp.desired.resources)
     drawn = keys.CREDENTIALS not in existing  # e.g. a database switched on later: its first password
@@ -184,7 +201,9 @@ def test_a_later_request_never_has_fewer_resources_than_exist_unless_fatal(kind:
         assert how not in ("same",), message
         if field is not None:
             assert f"{field}:" in message, (field, message)
-        _fatal_event(how, message)
+            event(f"invalid: fatal, names the broken {field}")  # it may name the fields that differ first
+        else:
+            _fatal_event(how, message)
         return
     assert how != "invalid", (field, after)
     dropped = existing - desired
@@ -219,7 +238,8 @@ def test_only_a_spec_that_removes_them_drops_the_stateless_resources(kind: Kind,
     """From everything a kind can compose, exactly the documented keys go, and only when the spec removes them."""
     observed = _converged(kind)
     after = data.draw(st.one_of(edited(EVERYTHING[kind.name], kind.valid), anything(kind)), label="after")
-    rsp = f.run(f.request(kind.composite(after), observed, kind.required))
+    platform = data.draw(platform_inputs(after), label="input")
+    rsp = f.run(f.request(kind.composite(after), observed, kind.required, platform))
     message = check_answer(kind, rsp, upstream)
     if message is not None:
         _fatal_event("any", message)
@@ -235,6 +255,7 @@ def test_only_a_spec_that_removes_them_drops_the_stateless_resources(kind: Kind,
 def test_over_grpc_no_error_and_the_same_bytes_twice(kind: Kind, data, function_address):
     """The real server: a hostile claim is a response (never a gRPC error), the same one each time."""
     spec = data.draw(anything(kind), label="spec")
+    platform = data.draw(platform_inputs(spec), label="input")
     live = {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -243,10 +264,12 @@ def test_over_grpc_no_error_and_the_same_bytes_twice(kind: Kind, data, function_
     }
     # With a live Secret to adopt, no password is drawn: the answers are identical to the byte. It is
     # the Secret the function asks for (it uses only the object of the asked name and namespace).
-    asked = f.run(f.request(kind.composite(spec), required=kind.required)).requirements.resources
+    asked = f.run(
+        f.request(kind.composite(spec), required=kind.required, function_input=platform)
+    ).requirements.resources
     if keys.LIVE_SECRET in asked:
         live["metadata"].update(name=asked[keys.LIVE_SECRET].match_name, namespace=asked[keys.LIVE_SECRET].namespace)
-    req = f.request(kind.composite(spec), required={**kind.required, keys.LIVE_SECRET: [live]})
+    req = f.request(kind.composite(spec), required={**kind.required, keys.LIVE_SECRET: [live]}, function_input=platform)
     if req.ByteSize() >= MESSAGE_LIMIT:
         with pytest.raises(grpc.RpcError) as refused:
             crossplane.call(function_address, req, timeout=30)

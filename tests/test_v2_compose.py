@@ -37,7 +37,7 @@ NAMESPACED_INNER = {
     ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("postgresql.cnpg.io/v1", "Cluster"),
     ("postgresql.cnpg.io/v1", "Database"), ("postgresql.cnpg.io/v1", "ScheduledBackup"),
     ("barmancloud.cnpg.io/v1", "ObjectStore"), ("postgresql.cnpg.io/v1", "DatabaseRole"),
-    ("postgresql.cnpg.io/v1", "Pooler"),
+    ("postgresql.cnpg.io/v1", "Pooler"), ("v1", "ConfigMap"), ("v1", "PersistentVolumeClaim"), ("batch/v1", "Job"),
 }  # fmt: skip
 
 

@@ -32,7 +32,7 @@ import pydantic
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from function import keys, simulate
+from function import cron, keys, simulate
 from function import labels as tau_labels
 from function.api.application import TauApplicationSpec
 from function.api.instance import PostgresInstanceSpec
@@ -42,6 +42,7 @@ from function.application import manifests as app_manifests
 from function.application import status as app_status
 from function.instance import status as instance_status
 from function.operator import status as op_status
+from tests.support.dumps import DUMPS_INPUT, KEY_ONLY_INPUT
 
 # ---------------------------------------------------------------------------------------------------------------
 # Settings: one profile per run length.
@@ -93,19 +94,70 @@ PHYSICAL_BACKUP = st.fixed_dictionaries(
 )
 """A valid scheduled `backup` of a cluster (no dumps)."""
 
+# Logical dumps (issue #9). A dump schedule is six fields like every schedule here, and its seconds must be 0 (a
+# CronJob runs it); without one the dumps take backup.schedule, so that one's seconds must be 0 too when dumps are on.
+DUMP_SCHEDULES = st.sampled_from(["0 0 3 * * *", "0 30 2 * * 0", "0 */15 * * * *", "@daily", "@hourly"])
+DUMP_FILES = st.sampled_from(["latest", "shop-20261127T030112Z.dump.gz.gpg", "app_db-20260101T000000Z.dump.gz.gpg",
+                              "_x-19991231T235959Z.dump.gz.gpg"])  # fmt: skip
+DUMP_RESTORE = st.fixed_dictionaries(
+    {"file": DUMP_FILES, "privateKeySecret": st.sampled_from(["shop-backup-key", "dump.key"])},
+    optional={"cluster": st.sampled_from(["postgres-shop", "old-cluster"])},
+)
+DUMP_RESTORE_ON_INSTANCE = st.builds(
+    lambda restore, cluster, database: {**restore, "cluster": cluster, "onInstance": database},
+    DUMP_RESTORE, st.sampled_from(["shared", "postgres-old"]), st.sampled_from(["shop", "app_db"]),
+)  # fmt: skip
+RESTORE_DUMP = st.fixed_dictionaries({"dump": DUMP_RESTORE | DUMP_RESTORE_ON_INSTANCE})
+"""A valid `restore` from a logical dump (no platform key needed: the claim's Secret holds the private key)."""
+
+
+def _dumped_backup(enabled: st.SearchStrategy[bool]) -> st.SearchStrategy[dict]:
+    """A valid `backup` with a `dump` whose `enabled` is drawn from `enabled` (absent when it draws None)."""
+
+    @st.composite
+    def draw_backup(draw: st.DrawFn) -> dict:
+        backup = draw(PHYSICAL_BACKUP)
+        dump = draw(
+            st.fixed_dictionaries({}, optional={"schedule": DUMP_SCHEDULES, "retentionDays": st.integers(1, 3650)})
+        )
+        on = draw(enabled)
+        if on is not None:
+            dump["enabled"] = on
+        if on and "schedule" not in dump and backup.get("schedule", "").startswith("*/"):
+            dump["schedule"] = draw(DUMP_SCHEDULES)  # backup.schedule runs at seconds != 0: a CronJob cannot
+        backup["dump"] = dump
+        return backup
+
+    return draw_backup()
+
+
+_DATABASE_FIELDS = {
+    "databaseName": st.sampled_from(["shop", "app_db", "_x"]),
+    "owner": st.sampled_from(["app", "shop_owner"]),
+    "extensions": st.lists(st.sampled_from(EXTENSIONS), unique=True, max_size=4),
+    "instance": INSTANCE,
+    "credentialsSecretName": st.sampled_from(["db", "shop-creds"]),
+    "deletionPolicy": st.sampled_from(["Retain", "Delete"]),
+}
 postgres_specs = st.fixed_dictionaries(
     {},
     optional={
-        "databaseName": st.sampled_from(["shop", "app_db", "_x"]),
-        "owner": st.sampled_from(["app", "shop_owner"]),
-        "extensions": st.lists(st.sampled_from(EXTENSIONS), unique=True, max_size=4),
-        "instance": INSTANCE,
-        "backup": PHYSICAL_BACKUP,
-        "credentialsSecretName": st.sampled_from(["db", "shop-creds"]),
-        "deletionPolicy": st.sampled_from(["Retain", "Delete"]),
+        **_DATABASE_FIELDS,
+        "backup": PHYSICAL_BACKUP | _dumped_backup(st.sampled_from([None, False])),
     },
 )
-"""Valid PostgresDatabase specs."""
+"""Valid PostgresDatabase specs, with the platform's defaults (no input): dumps configured but not switched on, and
+nothing composed for them (no restore.dump either: its Job, ConfigMap and volume are `keyed_postgres_specs`')."""
+keyed_postgres_specs = st.fixed_dictionaries(
+    {},
+    optional={
+        **_DATABASE_FIELDS,
+        "backup": PHYSICAL_BACKUP | _dumped_backup(st.sampled_from([True, None, False, True])),
+        "restore": RESTORE_DUMP,
+    },
+)
+"""Every valid PostgresDatabase spec, for a property that sends it with one of `platform_inputs(spec)`: dumps on
+(with a public key) or off, and restores from a dump."""
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=80),
@@ -114,7 +166,8 @@ json_values = st.recursive(
 )
 POSTGRES_FIELDS = ["databaseName", "owner", "instance", "extensions", "backup", "restore", "credentialsSecretName",
                    "deletionPolicy", "namespace", "name", "version", "storage", "size", "schedule", "method",
-                   "parameters"]  # fmt: skip
+                   "parameters", "dump", "enabled", "retentionDays", "file", "cluster", "onInstance",
+                   "privateKeySecret", "backupName", "pointInTime"]  # fmt: skip
 postgres_garbage = st.dictionaries(st.sampled_from(POSTGRES_FIELDS) | st.text(max_size=15), json_values, max_size=8)
 """Anything at all shaped like a PostgresDatabase spec: known and unknown keys, any types, nested."""
 
@@ -154,13 +207,33 @@ DATABASE = st.fixed_dictionaries(
         "instance": st.sampled_from([{"version": 17}, {"instances": 2}, {"storage": {"storageClass": "ssd"}}]),
     },
 )  # fmt: skip
+"""A valid `database` of a TauApplication, with the platform's defaults (no input)."""
+
+
+def _application_database(enabled: st.SearchStrategy, *, restore: bool) -> st.SearchStrategy[dict]:
+    """DATABASE, sometimes with a dump (`enabled` drawn from `enabled`) and, with `restore`, restored from one."""
+
+    @st.composite
+    def draw_database(draw: st.DrawFn) -> dict:
+        database = draw(DATABASE)
+        if draw(st.integers(0, 2)) == 0:
+            backup = draw(_dumped_backup(enabled))
+            database["backup"] = {**backup, **database.get("backup", {})}
+        if restore and draw(st.integers(0, 3)) == 0:
+            database["restore"] = draw(RESTORE_DUMP)
+        return database
+
+    return draw_database()
+
+
 APPLICATION_NAMES = st.sampled_from(["shop", "web-app", "a", "postgres-example"])
 APPLICATION_NAMESPACES = st.sampled_from(["shop", "apps", "team-a"])
 
 
 @st.composite
-def application_specs(draw: st.DrawFn) -> dict:
-    """Any valid TauApplication spec."""
+def application_specs(draw: st.DrawFn, *, keyed: bool = False) -> dict:
+    """A valid TauApplication spec for no platform input (dumps configured, not on); with `keyed`, every valid spec,
+    for a property that sends it with one of `platform_inputs(spec)` (dumps on, restores from a dump)."""
     spec: dict = {"image": draw(IMAGES)}
     for field, strategy in (("command", ARGS), ("args", ARGS), ("resources", RESOURCES)):
         value = draw(strategy)
@@ -179,7 +252,9 @@ def application_specs(draw: st.DrawFn) -> dict:
                 spec["ingress"]["tls"] = tls
             if draw(st.booleans()):
                 spec["ingress"]["className"] = "nginx"
-    spec["database"] = draw(DATABASE)
+    spec["database"] = draw(
+        _application_database(st.sampled_from([True, None, False, True] if keyed else [None, False]), restore=keyed)
+    )
     return spec
 
 
@@ -272,6 +347,35 @@ OPERATOR_FIELDS = ["namespace", "chartVersion", "replicas", "resources", "monito
                    "volumeSnapshotClass", "create", "enabled", "name"]  # fmt: skip
 operator_garbage = st.dictionaries(st.sampled_from(OPERATOR_FIELDS) | st.text(max_size=10), SMALL_JSON, max_size=6)
 """Anything at all shaped like a CNPGOperator spec."""
+
+# ---------------------------------------------------------------------------------------------------------------
+# The platform input (issue #9): none (the platform's defaults), a public key for dumps, or dumps on by default.
+
+PLATFORM_INPUTS: tuple[dict | None, ...] = (None, KEY_ONLY_INPUT, DUMPS_INPUT)
+"""No input (no public key, dumps off), a public key (dumps where a claim asks), dumps on for every database."""
+
+
+def _dump_settings(spec: object) -> tuple[dict, dict]:
+    """The `backup` and `backup.dump` of a PostgresDatabase spec or a TauApplication's database ({} if not objects)."""
+    node = spec if isinstance(spec, dict) else {}
+    if isinstance(node.get("database"), dict):
+        node = node["database"]
+    backup = node.get("backup") if isinstance(node.get("backup"), dict) else {}
+    dump = backup.get("dump") if isinstance(backup.get("dump"), dict) else {}
+    return backup, dump
+
+
+def platform_inputs(spec: object) -> st.SearchStrategy[dict | None]:
+    """The platform inputs `spec` composes with if it is valid: a public key whenever it turns dumps on; dumps on by
+    default only when the schedule they would take can run as a CronJob (seconds 0). Any spec may be sent with them."""
+    backup, dump = _dump_settings(spec)
+    enabled = dump.get("enabled")
+    if enabled is True:
+        return st.sampled_from([KEY_ONLY_INPUT, DUMPS_INPUT])
+    schedule = dump.get("schedule") or backup.get("schedule") or "0 0 3 * * *"
+    runs = enabled is False or (isinstance(schedule, str) and cron.to_kubernetes(schedule)[1] is None)
+    return st.sampled_from(PLATFORM_INPUTS if runs else PLATFORM_INPUTS[:2])
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Hostile values, and valid specs broken with them.
@@ -424,8 +528,9 @@ def edited(draw: st.DrawFn, base: dict, valid: st.SearchStrategy) -> dict:
     return spec
 
 
-# A break that is certainly refused: the field the refusal names, and the change that breaks it.
-Break = tuple[str, Callable[[dict], dict]]
+# A break that is certainly refused: the field the refusal names, and the change that breaks it; a third item, when
+# there is one, is the platform input the break needs (else any input `platform_inputs` gives the broken spec).
+Break = tuple[str, Callable[[dict], dict]] | tuple[str, Callable[[dict], dict], dict | None]
 
 
 def setting(dotted: str, value: Any) -> Callable[[dict], dict]:
@@ -446,6 +551,41 @@ def without(dotted: str) -> Callable[[dict], dict]:
         return out
 
     return apply
+
+
+def dumps_on(prefix: str, then: Callable[[dict], dict] = lambda spec: spec) -> Callable[[dict], dict]:
+    """A break that turns dumps on (`prefix`: "" or "database.", whose database it enables), then applies `then`."""
+
+    def apply(spec: dict) -> dict:
+        out = set_path(spec, f"{prefix}backup.dump.enabled", new=True)
+        return then(set_path(out, "database.enabled", new=True) if prefix else out)
+
+    return apply
+
+
+RESTORE_BOTH = {"backupName": "nightly", "dump": {"file": "latest", "privateKeySecret": "shop-backup-key"}}
+RESTORE_DUMP_AT = {"pointInTime": "2026-01-01T00:00:00Z", "dump": {"file": "latest", "privateKeySecret": "k"}}
+
+
+def dump_breaks(prefix: str) -> list[Break]:
+    """The dump mistakes of a database whose fields are under `prefix` ("" or "database.")."""
+    field = f"spec.{prefix}"
+    return [
+        # A five-field cron runs at the wrong times (refused whether dumps are on or not).
+        (f"{field}backup.dump.schedule", setting(f"{prefix}backup.dump.schedule", "0 3 * * *")),
+        # A CronJob has no seconds: a dump schedule must run at second 0.
+        (f"{field}backup.dump.schedule", dumps_on(prefix, setting(f"{prefix}backup.dump.schedule", "30 0 3 * * *"))),
+        # ... and so must backup.schedule, which the dumps take unless they have their own.
+        (f"{field}backup.dump.schedule",
+         dumps_on(prefix, lambda spec: without(f"{prefix}backup.dump.schedule")(
+             set_path(spec, f"{prefix}backup.schedule", "*/30 * * * * *")))),
+        (f"{field}backup.dump.retentionDays", setting(f"{prefix}backup.dump.retentionDays", 0)),
+        (f"{field}backup.dump.enabled", dumps_on(prefix), None),  # no public key in the platform input
+        (f"{field}restore", setting(f"{prefix}restore", RESTORE_BOTH)),
+        (f"{field}restore", setting(f"{prefix}restore", RESTORE_DUMP_AT)),
+        (f"{field}restore.dump.file", setting(f"{prefix}restore", {"dump": {"file": "../x", "privateKeySecret": "k"}})),
+        (f"{field}restore.dump.privateKeySecret", setting(f"{prefix}restore", {"dump": {"file": "latest"}})),
+    ]  # fmt: skip
 
 
 POSTGRES_BREAKS: list[Break] = [
@@ -470,6 +610,7 @@ POSTGRES_BREAKS: list[Break] = [
     ("spec.namespace", setting("namespace", "somebody-else")),
     # backupName or dump, exactly one (issue #9): the message names restore itself.
     ("spec.restore", setting("restore", {"pointInTime": "2026-01-01T00:00:00Z"})),
+    *dump_breaks(""),
 ]
 APPLICATION_BREAKS: list[Break] = [
     ("spec.image", setting("image", "")),
@@ -487,6 +628,7 @@ APPLICATION_BREAKS: list[Break] = [
     ("spec.database.instance.instances", setting("database.instance.instances", 0)),
     ("spec.database.storageSize", setting("database.storageSize", "big")),
     ("spec.namespace", setting("namespace", "somebody-else")),
+    *dump_breaks("database."),
 ]
 INSTANCE_BREAKS: list[Break] = [
     ("spec.instance.instances", setting("instance.instances", 0)),
@@ -517,10 +659,11 @@ OPERATOR_BREAKS: list[Break] = [
 
 
 @st.composite
-def invalid(draw: st.DrawFn, valid: st.SearchStrategy, breaks: list[Break]) -> tuple[dict, str]:
-    """A valid spec with one field certainly refused, and that field's path."""
-    field, apply = draw(st.sampled_from(breaks))
-    return apply(draw(valid)), field
+def invalid(draw: st.DrawFn, valid: st.SearchStrategy, breaks: list[Break]) -> tuple[dict, str, dict | None]:
+    """A valid spec with one field certainly refused, that field's path, and the platform input to send it with."""
+    field, apply, *needs = draw(st.sampled_from(breaks))
+    spec = apply(draw(valid))
+    return spec, field, needs[0] if needs else draw(platform_inputs(spec))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -599,11 +742,11 @@ class Kind:
 
 
 POSTGRES = Kind(
-    "XPostgresDatabase", "PostgresDatabase", postgres_specs, postgres_garbage, POSTGRES_BREAKS, tuple(POSTGRES_FIELDS),
+    "XPostgresDatabase", "PostgresDatabase", keyed_postgres_specs, postgres_garbage, POSTGRES_BREAKS, tuple(POSTGRES_FIELDS),
     "DatabaseReady", PostgresDatabaseSpec,
 )  # fmt: skip
 APPLICATION = Kind(
-    "XTauApplication", "TauApplication", application_specs(), application_garbage(), APPLICATION_BREAKS,
+    "XTauApplication", "TauApplication", application_specs(keyed=True), application_garbage(), APPLICATION_BREAKS,
     tuple(APPLICATION_FIELDS + APPLICATION_DATABASE_FIELDS), app_status.APPLICATION_READY, TauApplicationSpec,
 )  # fmt: skip
 OPERATOR = Kind(
