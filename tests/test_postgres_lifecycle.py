@@ -334,6 +334,54 @@ def test_a_snapshot_restore_refuses_a_volume_smaller_than_its_snapshot(spec, sna
         assert message is not None and message.startswith(f"{field}:") and says in message, message
 
 
+def _class(kind: str, name: str, **fields: str) -> dict:
+    api = "snapshot.storage.k8s.io/v1" if kind == "VolumeSnapshotClass" else "storage.k8s.io/v1"
+    return {"apiVersion": api, "kind": kind, "metadata": {"name": name}, **fields}
+
+
+@pytest.mark.parametrize(
+    ("storage_class", "classes", "refused"),
+    [
+        ("longhorn", {"longhorn-backup": "driver.longhorn.io", "longhorn": "driver.longhorn.io"}, False),
+        ("nfs-client", {"longhorn-backup": "driver.longhorn.io", "nfs-client": "nfs.csi.k8s.io"}, True),
+        ("nfs-client", {"longhorn-backup": "driver.longhorn.io"}, False),  # StorageClass not found: left to CNPG
+    ],
+    ids=["same-driver", "another-driver", "class-not-found"],
+)
+def test_a_snapshot_restore_refuses_a_storage_class_of_another_driver(storage_class, classes, refused):
+    """external-provisioner restores a snapshot only with the driver that took it (getSnapshotSource)."""
+    backup = _backup("volumeSnapshot", snapshotBackupStatus={"elements": [{"name": "nightly", "type": "PG_DATA"}]})
+    snapshot = {**_snapshot("nightly", "10Gi"), "spec": {"volumeSnapshotClassName": "longhorn-backup"}}
+    spec = {"databaseName": "shop", "restore": {"backupName": "nightly"},
+            "instance": {"storage": {"storageClass": storage_class}}}  # fmt: skip
+    xr = f.composite("PostgresDatabase", spec, name="shop-copy")
+    secret_ready = _observed(f.run(f.request(xr, required={keys.RESTORE_BACKUP: [backup]})))
+    found = {
+        keys.RESTORE_BACKUP: [backup],
+        keys.RESTORE_SNAPSHOTS: [snapshot],
+        keys.RESTORE_SNAPSHOT_CLASS: [
+            _class("VolumeSnapshotClass", "longhorn-backup", driver=classes["longhorn-backup"])
+        ],
+        keys.RESTORE_STORAGE_CLASS: [
+            _class("StorageClass", name, provisioner=driver)
+            for name, driver in classes.items()
+            if name == storage_class
+        ],
+    }
+    rsp = f.run(f.request(xr, secret_ready, found))
+    message = f.fatal(rsp)
+    if refused:
+        assert message is not None and message.startswith("spec.instance.storage.storageClass:"), message
+        assert "'nfs-client' provisions with 'nfs.csi.k8s.io'" in message and "'driver.longhorn.io'" in message
+    else:
+        assert message is None and keys.CLUSTER in f.desired(rsp)
+        asked = rsp.requirements.resources
+        assert (asked[keys.RESTORE_SNAPSHOT_CLASS].match_name, asked[keys.RESTORE_STORAGE_CLASS].match_name) == (
+            "longhorn-backup",
+            storage_class,
+        )
+
+
 def test_a_restored_cluster_keeps_its_bootstrap_after_the_backup_is_pruned():
     required = {keys.RESTORE_BACKUP: [_backup("volumeSnapshot")]}
     rsp, observed = f.converge(RESTORING, required=required)

@@ -81,6 +81,7 @@ class DatabaseComposer(Composer):
             manifests.s3_requirement(plan.backup.object_store) if plan.backup.object_store else None,
             None if observed.has(CLUSTER) else restore.requirement(plan),
             None if observed.has(CLUSTER) else restore.snapshots_requirement(plan),
+            *(() if observed.has(CLUSTER) else restore.class_requirements(plan, observed)),
             None if observed.has(CLUSTER) else adoption_requirement(plan),
         )
         secret_ready = self._credentials()

@@ -17,7 +17,7 @@ import dataclasses
 from function import labels as lookup_labels
 from function import names, quantity, timestamps
 from function.errors import SpecError, show
-from function.keys import CLUSTER, RESTORE_BACKUP, RESTORE_SNAPSHOTS
+from function.keys import CLUSTER, RESTORE_BACKUP, RESTORE_SNAPSHOT_CLASS, RESTORE_SNAPSHOTS, RESTORE_STORAGE_CLASS
 from function.observed import Observed, dig
 from function.outcome import Requirement
 from function.postgres import manifests
@@ -59,6 +59,51 @@ def snapshots_requirement(plan: DatabasePlan) -> Requirement | None:
     selector = {SNAPSHOT_BACKUP_LABEL: plan.restore.backup_name}
     return Requirement(RESTORE_SNAPSHOTS, "snapshot.storage.k8s.io/v1", "VolumeSnapshot", None, plan.namespace,
                        labels=selector)  # fmt: skip
+
+
+def class_requirements(plan: DatabasePlan, observed: Observed) -> tuple[Requirement | None, Requirement | None]:
+    """The snapshots' VolumeSnapshotClass and the data volume's StorageClass, once the snapshots are found.
+
+    Both cluster-scoped, asked by name (Crossplane 1.20 gets those right): their drivers must agree.
+    """
+    snapshots = snapshots_requirement(plan)
+    if snapshots is None:
+        return None, None
+    observed.ask(snapshots.name, snapshots.match_name, snapshots.namespace, snapshots.labels)  # as require() will
+    found = observed.required(RESTORE_SNAPSHOTS) or []
+    names_found = sorted({n for n in (dig(s, "spec", "volumeSnapshotClassName") for s in found) if isinstance(n, str)})
+    if len(names_found) != 1:
+        return None, None
+    snapshot_class = Requirement(
+        RESTORE_SNAPSHOT_CLASS, "snapshot.storage.k8s.io/v1", "VolumeSnapshotClass", names_found[0]
+    )
+    storage_class = Requirement(RESTORE_STORAGE_CLASS, "storage.k8s.io/v1", "StorageClass", plan.storage.storage_class)
+    return snapshot_class, storage_class
+
+
+def _refuse_another_driver(plan: DatabasePlan, restore: RestorePlan, observed: Observed, field: str) -> None:
+    """A volume is restored from a snapshot only by the CSI driver that took it: refuse another StorageClass's.
+
+    external-provisioner provisions a PVC from a VolumeSnapshot only when the snapshot's driver is its
+    own (kubernetes-csi/external-provisioner pkg/controller/controller.go, getSnapshotSource: "snapshot's
+    driver does not match"); the cluster would wait forever for its volume. Left to CNPG when either class
+    is not found.
+    """
+    try:
+        classes = observed.required(RESTORE_SNAPSHOT_CLASS), observed.required(RESTORE_STORAGE_CLASS)
+    except LookupError:
+        return
+    snapshot_class, storage_class = (next(iter(found or ()), None) for found in classes)
+    driver, provisioner = dig(snapshot_class, "driver"), dig(storage_class, "provisioner")
+    if not isinstance(driver, str) or not isinstance(provisioner, str) or driver == provisioner:
+        return
+    raise SpecError.one(
+        f"{field.removesuffix('.restore')}.instance.storage.storageClass",
+        f"StorageClass {show(plan.storage.storage_class)} provisions with {show(provisioner)}, but the snapshots of "
+        f"Backup {show(restore.backup_name)} were taken by {show(driver)} (VolumeSnapshotClass "
+        f"{show(dig(snapshot_class, 'metadata', 'name'))}): a volume is restored from a snapshot only by the driver "
+        "that took it; choose a StorageClass of that driver",
+    )
 
 
 def _refuse_smaller_volumes(
@@ -230,6 +275,7 @@ def _from_backup(
     method = dig(backup, "spec", "method") or dig(backup, "status", "method")
     if method == "volumeSnapshot":
         _refuse_smaller_volumes(plan, restore, backup, observed, field)
+        _refuse_another_driver(plan, restore, observed, field)
         return _from_snapshot(plan, restore, backup, field)
     if method == "plugin":
         return _from_object_store(plan, restore, backup, field)
