@@ -15,8 +15,9 @@
 # requires the exact upstream version (the Go module proxy here refuses
 # `@latest` and version lists, so `go install pkg@version` cannot be used).
 # Upstream files the fixture needs besides binaries (Crossplane's CRDs, the CSI
-# snapshot CRDs, CNPG's webhook manifests) are copied out of the checksummed
-# module cache into DEST/controlplane/crds and DEST/controlplane/cnpg.
+# snapshot CRDs, CNPG's webhook manifests, the Crossplane Helm chart's RBAC
+# templates) are copied out of the checksummed module cache into
+# DEST/controlplane/crds, DEST/controlplane/cnpg and DEST/controlplane/charts.
 #
 # Without Go this prints why and exits 0: the control-plane tests then skip
 # (and fail when CI is set).
@@ -209,6 +210,21 @@ if step crossplane-1.20 "$CROSSPLANE_120_VERSION" crossplane-1.20 crds/crossplan
   chmod -R u+w "$out/crds/crossplane-1.20"
   record crossplane-1.20 "$CROSSPLANE_120_VERSION" $(($(date +%s) - start))
 fi
+
+# The Crossplane Helm chart's RBAC templates (the ClusterRoles a real install grants core), for each
+# core version: the fixture renders them and runs core with that identity, not as admin.
+for pair in "crossplane github.com/crossplane/crossplane/v2 $CROSSPLANE_VERSION" \
+            "crossplane-1.20 github.com/crossplane/crossplane $CROSSPLANE_120_VERSION"; do
+  read -r name module version <<<"$pair"
+  if step "chart-$name" "$version" "charts/$name/clusterrole.yaml"; then
+    src=$(moddir "$module@$version")
+    rm -rf "$out/charts/$name"
+    mkdir -p "$out/charts/$name"
+    cp "$src"/cluster/charts/crossplane/templates/{clusterrole,clusterrolebinding,serviceaccount}.yaml "$out/charts/$name/"
+    chmod -R u+w "$out/charts/$name"
+    record "chart-$name" "$version" $(($(date +%s) - start))
+  fi
+done
 
 if [ "$built" = 0 ]; then
   echo "local control plane: everything present in $out, nothing to build"

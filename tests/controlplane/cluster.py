@@ -12,7 +12,14 @@ What runs (binaries from `scripts/build-control-plane.sh`, in .tools/controlplan
   kube-controller-manager with only its garbage collector (deletion of composed
   resources needs it);
 - Crossplane core (`core init`, then `core start` with the External package
-  runtime and webhooks off), as cluster admin;
+  runtime and webhooks off), never as admin: as the ServiceAccount `crossplane`
+  of the Crossplane Helm chart, bound to the chart's ClusterRole `crossplane`,
+  which aggregates (kube-controller-manager's clusterrole-aggregation controller)
+  what a real install labels rbac.crossplane.io/aggregate-to-crossplane: the
+  chart's `crossplane:system:aggregate-to-crossplane`, the per-XRD roles of
+  Crossplane's real RBAC manager (`crossplane rbac start`, as admin, in a second
+  namespace: `netns_bridge`), the providers' edit roles (`provider_edit_roles`)
+  and examples/install/05-crossplane-rbac.yaml (see `crossplane_rbac`);
 - provider-kubernetes v1.2.1, never as admin: it runs as the ServiceAccount of
   examples/install/01-provider-kubernetes-rbac.yaml (a token of it in its
   kubeconfig, and the same in the ProviderConfig, which is what InjectedIdentity
@@ -44,6 +51,7 @@ import pathlib
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -68,6 +76,7 @@ CNPG_WEBHOOK_PORT, CNPG_METRICS_PORT = 9444, 8082
 FUNCTION_PORT = 9445
 
 CROSSPLANE_NAMESPACE = "crossplane-system"
+CROSSPLANE_SA = "crossplane"  # the chart's ServiceAccount (serviceAccount.create: true, the chart's name)
 CNPG_NAMESPACE = "cnpg-system"
 # The only namespace the CNPG operator's controllers reconcile.
 OPERATED_NAMESPACE = "cnpg-operated"
@@ -83,8 +92,8 @@ class ControlPlaneError(RuntimeError):
 
 
 def missing_binaries(crossplane: str = "crossplane") -> list[str]:
-    """The binaries of BIN that are absent (`scripts/build-control-plane.sh` builds them)."""
-    names = [n for n in BINARIES if n != "crossplane"] + [crossplane]
+    """The binaries (and chart RBAC templates) of BIN that are absent (`scripts/build-control-plane.sh` builds them)."""
+    names = [n for n in BINARIES if n != "crossplane"] + [crossplane, f"charts/{crossplane}/clusterrole.yaml"]
     return [n for n in names if not (BIN / n).is_file()]
 
 
@@ -136,6 +145,8 @@ class ControlPlane:
         # The function's FunctionRevision conditions once installed (1.20 may leave it unhealthy: issue #12).
         self.function_conditions: dict[str, dict] = {}
         self.netns = netns or f"tau-cp-{os.getpid()}"
+        # Where Crossplane's RBAC manager runs (its metrics port would collide with provider-kubernetes').
+        self.rbac_netns = f"{self.netns}-rbac"
         self.kubeconfig = self.workdir / "admin.kubeconfig"
         self.processes: dict[str, Process] = {}
         self.function_log = self.workdir / "logs" / "function-tau.log"
@@ -144,9 +155,9 @@ class ControlPlane:
 
     # ---- running things in the namespace -------------------------------------------------
 
-    def ns(self, *argv: str) -> list[str]:
-        """`argv` run inside the network namespace."""
-        return ["ip", "netns", "exec", self.netns, *argv]
+    def ns(self, *argv: str, netns: str | None = None) -> list[str]:
+        """`argv` run inside the network namespace (or `netns`)."""
+        return ["ip", "netns", "exec", netns or self.netns, *argv]
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True,
                 timeout: float = 60) -> subprocess.CompletedProcess:  # fmt: skip
@@ -199,12 +210,12 @@ class ControlPlane:
         return subprocess.run(self.ns("bash", "-c", probe), capture_output=True, check=False).returncode == 0
 
     def start_process(self, name: str, argv: list[str], env: dict | None = None,
-                      cwd: pathlib.Path | None = None) -> Process:  # fmt: skip
-        """Start a component in the namespace, its output in logs/NAME.log."""
+                      cwd: pathlib.Path | None = None, netns: str | None = None) -> Process:  # fmt: skip
+        """Start a component in the namespace (or `netns`), its output in logs/NAME.log."""
         log = self.workdir / "logs" / f"{name}.log"
         out = open(log, "ab")  # noqa: SIM115 - the process owns it
         popen = subprocess.Popen(
-            self.ns(*argv), stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+            self.ns(*argv, netns=netns), stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
             cwd=cwd or self.workdir, start_new_session=True,
         )  # fmt: skip
         out.close()
@@ -262,16 +273,18 @@ class ControlPlane:
             with contextlib.suppress(Exception):
                 proc.stop()
         self.processes.clear()
-        subprocess.run(["ip", "netns", "delete", self.netns], capture_output=True, check=False)
+        for netns in (self.rbac_netns, self.netns):
+            subprocess.run(["ip", "netns", "delete", netns], capture_output=True, check=False)
         if not keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _start_netns(self) -> None:
-        subprocess.run(["ip", "netns", "delete", self.netns], capture_output=True, check=False)
-        proc = subprocess.run(["ip", "netns", "add", self.netns], capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise ControlPlaneError(f"ip netns add {self.netns}: {proc.stderr.strip()} (needs root)")
-        subprocess.run(self.ns("ip", "link", "set", "lo", "up"), check=True)
+        for netns in (self.netns, self.rbac_netns):
+            subprocess.run(["ip", "netns", "delete", netns], capture_output=True, check=False)
+            proc = subprocess.run(["ip", "netns", "add", netns], capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                raise ControlPlaneError(f"ip netns add {netns}: {proc.stderr.strip()} (needs root)")
+            subprocess.run(self.ns("ip", "link", "set", "lo", "up", netns=netns), check=True)
 
     def _make_certs(self) -> None:
         pki = self.workdir / "pki"
@@ -347,7 +360,9 @@ class ControlPlane:
     def _start_kcm(self) -> None:
         proc = self.start_process("kube-controller-manager", [
             str(BIN / "kube-controller-manager"), f"--kubeconfig={self.kubeconfig}",
-            "--controllers=garbagecollector", "--leader-elect=false",
+            # The garbage collector (deletion of composed resources) and the aggregation of the
+            # ClusterRole `crossplane` (aggregationRule) that Crossplane core runs with.
+            "--controllers=garbagecollector,clusterrole-aggregation", "--leader-elect=false",
             "--bind-address=127.0.0.1", f"--secure-port={KCM_PORT}", f"--cert-dir={self.workdir / 'kcm'}",
             "--use-service-account-credentials=false",
         ])  # fmt: skip
@@ -390,8 +405,103 @@ class ControlPlane:
             "TLS_CLIENT_CERTS_DIR": str(self.workdir / "crossplane-tls-client"),
         }
 
+    def crossplane_rbac(self) -> list[dict]:
+        """The identity Crossplane core runs with: what the Crossplane Helm chart installs, rendered.
+
+        The chart's templates/serviceaccount.yaml, clusterrolebinding.yaml and clusterrole.yaml (in the
+        crossplane Go module at the version built, cluster/charts/crossplane/templates/, copied to
+        BIN/charts/<binary>/ by scripts/build-control-plane.sh), with the chart's defaults:
+        `crossplane.name` is "crossplane" (_helpers.tpl: the chart's name, no nameOverride),
+        serviceAccount.create and rbacManager.deploy are true, so clusterrole.yaml renders two roles:
+        `crossplane` with the aggregationRule (label rbac.crossplane.io/aggregate-to-crossplane) and
+        `crossplane:system:aggregate-to-crossplane` with the rules, carrying that label. The helm
+        labels (`crossplane.labels`) are left out; nothing selects them.
+        """
+        text = (BIN / "charts" / self.crossplane_binary / "clusterrole.yaml").read_text()
+        text = text.replace('{{ template "crossplane.name" . }}', "crossplane")
+        lines = [
+            line for line in text.splitlines()
+            if line.strip() not in ('{{- include "crossplane.labels" . | indent 4 }}',
+                                    "{{- if .Values.rbacManager.deploy }}", "{{- end }}")
+        ]  # fmt: skip
+        text = "\n".join(lines)
+        if "{{" in text:
+            raise ControlPlaneError(f"unrendered template expression in the chart's clusterrole.yaml:\n{text}")
+        roles = [d for d in yaml.safe_load_all(text) if d]
+        names = [r["metadata"]["name"] for r in roles]
+        if names != ["crossplane", "crossplane:system:aggregate-to-crossplane"] or "rules" in roles[0]:
+            raise ControlPlaneError(f"the chart's clusterrole.yaml no longer renders as expected: {names}")
+        return [
+            {"apiVersion": "v1", "kind": "ServiceAccount",
+             "metadata": {"name": CROSSPLANE_SA, "namespace": CROSSPLANE_NAMESPACE, "labels": {"app": "crossplane"}}},
+            *roles,
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+             "metadata": {"name": "crossplane", "labels": {"app": "crossplane"}},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "crossplane"},
+             "subjects": [{"kind": "ServiceAccount", "name": CROSSPLANE_SA, "namespace": CROSSPLANE_NAMESPACE}]},
+            *self.provider_edit_roles(),
+        ]  # fmt: skip
+
+    def provider_edit_roles(self) -> list[dict]:
+        """What Crossplane's RBAC manager aggregates to Crossplane for each installed provider.
+
+        Crossplane internal/controller/rbac/provider/roles/roles.go (RenderClusterRoles, the `edit`
+        role, the same in v2.2.1 and v1.20.11): `*` on each of the provider's CRDs and their status,
+        update on `*/finalizers` of its groups, labelled rbac.crossplane.io/aggregate-to-crossplane.
+        The RBAC manager renders it from a ProviderRevision; the providers here are not packages
+        (provider-kubernetes runs as a process; provider-helm's CRDs only), so it is written here,
+        for both providers of examples/install (02, 04), named after the provider for its revision.
+        """
+        roles = []
+        for provider in ("provider-kubernetes", "provider-helm"):
+            resources: dict[str, list[str]] = {}
+            for crd in sorted(self._crd_docs(CRDS / provider), key=lambda c: c["spec"]["names"]["plural"]):
+                plural = crd["spec"]["names"]["plural"]
+                resources.setdefault(crd["spec"]["group"], []).extend([plural, plural + "/status"])
+            rules = [{"apiGroups": [g], "resources": r, "verbs": ["*"]} for g, r in resources.items()]
+            rules.append({"apiGroups": list(resources), "resources": ["*/finalizers"], "verbs": ["update"]})
+            roles.append({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": {"name": f"crossplane:provider:{provider}:aggregate-to-edit", "labels": {
+                    "rbac.crossplane.io/aggregate-to-crossplane": "true",
+                    "rbac.crossplane.io/aggregate-to-admin": "true",
+                    "rbac.crossplane.io/aggregate-to-edit": "true",
+                }},
+                "rules": rules,
+            })  # fmt: skip
+        return roles
+
+    def _crossplane_identity(self) -> None:
+        """Install the chart's RBAC and examples/install/05, and write a kubeconfig with the SA's token."""
+        self.apply(self.crossplane_rbac())
+        self.apply((INSTALL / "05-crossplane-rbac.yaml").read_text())
+        token = self.kubectl("create", "token", CROSSPLANE_SA, "-n", CROSSPLANE_NAMESPACE, "--duration=48h").stdout
+        self.crossplane_kubeconfig = self.workdir / "crossplane.kubeconfig"
+        self.crossplane_kubeconfig.write_text(self._kubeconfig(user={"token": token.strip()}))
+        self.crossplane_kubeconfig.chmod(0o600)
+
+        def aggregated() -> bool:
+            role = self.get("clusterroles.rbac.authorization.k8s.io", "crossplane") or {}
+            resources = {r for rule in role.get("rules") or [] for r in rule.get("resources", [])}
+            return {"customresourcedefinitions", "volumesnapshots", "objects"} <= resources
+
+        self.wait("the ClusterRole crossplane aggregated", aggregated, timeout=60,
+                  proc=self.processes["kube-controller-manager"])  # fmt: skip
+
+    def _start_rbac_manager(self) -> None:
+        """Crossplane's RBAC manager, as admin (as its own ServiceAccount would be: it grants roles)."""
+        bridge = self.start_process("apiserver-bridge", [
+            sys.executable, "-m", "tests.controlplane.netns_bridge", self.netns, str(APISERVER_PORT),
+        ], netns=self.rbac_netns, cwd=REPO)  # fmt: skip
+        self.wait("the API server bridge", lambda: "forwarding" in bridge.tail(), timeout=30, proc=bridge)
+        self.start_process("crossplane-rbac", [
+            str(BIN / self.crossplane_binary), "rbac", "start", "--debug",
+        ], env={"KUBECONFIG": str(self.kubeconfig)}, netns=self.rbac_netns)  # fmt: skip
+        # Ready when it has rendered the roles of the XRDs (`_apply_apis` waits for them).
+
     def _start_crossplane(self) -> None:
-        env = self._crossplane_env()
+        self._crossplane_identity()
+        env = {**self._crossplane_env(), "KUBECONFIG": str(self.crossplane_kubeconfig)}
         binary = str(BIN / self.crossplane_binary)
         if self.v120:
             # 1.20's `core init` reads its CRDs from /crds and has no flag for it (nor follows a
@@ -399,9 +509,9 @@ class ControlPlane:
             root = self.workdir / "crossplane-1.20-root"
             shutil.copytree(BIN / "crds" / "crossplane-1.20", root / "crds", dirs_exist_ok=True)
             shutil.copy2(binary, root / "crossplane")
-            shutil.copy2(self.kubeconfig, root / "admin.kubeconfig")
+            shutil.copy2(self.crossplane_kubeconfig, root / "crossplane.kubeconfig")
             init = ["chroot", str(root), "/crossplane", "core", "init", "--webhook-enabled=false"]
-            init_env = {**env, "KUBECONFIG": "/admin.kubeconfig"}
+            init_env = {**env, "KUBECONFIG": "/crossplane.kubeconfig"}
         else:
             init = [binary, "core", "init", "--enable-webhooks=false", f"--cr-ds-path={BIN / 'crds' / 'crossplane'}"]
             init_env = env
@@ -414,17 +524,24 @@ class ControlPlane:
             if attempt == 4:
                 raise ControlPlaneError(f"crossplane core init failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
             time.sleep(2)  # it sometimes races the CRDs it has just created
+        self._start_rbac_manager()  # it waits for the CRDs `core init` has just created
         self._write_secret_files("crossplane-tls-client", self.workdir / "crossplane-tls-client")
         (self.workdir / "crossplane-tls-server").mkdir(exist_ok=True)
         (self.workdir / "xpkg-cache").mkdir(exist_ok=True)
+        self.start_crossplane_process()
+
+    def start_crossplane_process(self) -> Process:
+        """`crossplane core start` as its ServiceAccount (also used to restart it: its log is appended to)."""
+        env = {**self._crossplane_env(), "KUBECONFIG": str(self.crossplane_kubeconfig)}
         proc = self.start_process("crossplane", [
-            binary, "core", "start", "--enable-webhooks=false", "--package-runtime=External",
-            f"--xpkg-cache-dir={self.workdir / 'xpkg-cache'}",
+            str(BIN / self.crossplane_binary), "core", "start", "--enable-webhooks=false",
+            "--package-runtime=External", f"--xpkg-cache-dir={self.workdir / 'xpkg-cache'}",
             f"--tls-client-certs-dir={self.workdir / 'crossplane-tls-client'}",
             f"--metrics-port={CROSSPLANE_METRICS_PORT}", f"--health-probe-port={CROSSPLANE_HEALTH_PORT}",
             "--debug",
         ], env=env)  # fmt: skip
         self.wait("crossplane", lambda: self.port_open(CROSSPLANE_HEALTH_PORT), timeout=60, proc=proc)
+        return proc
 
     def secret_data(self, name: str, namespace: str) -> dict[str, bytes]:
         """A Secret's data, decoded."""
@@ -631,6 +748,15 @@ class ControlPlane:
             return len(xrds) == len(definitions)
 
         self.wait("XRDs Established and Offered", offered, timeout=120, proc=self.processes["crossplane"])
+
+        def aggregated() -> bool:
+            names = {r["metadata"]["name"] for r in self.items(
+                "clusterroles", selector="rbac.crossplane.io/aggregate-to-crossplane=true")}  # fmt: skip
+            xrds = self.items("compositeresourcedefinitions.apiextensions.crossplane.io")
+            return all(f"crossplane:composite:{x['metadata']['name']}:aggregate-to-crossplane" in names for x in xrds)
+
+        self.wait("the RBAC manager's roles of the XRDs", aggregated, timeout=60,
+                  proc=self.processes["crossplane-rbac"])  # fmt: skip
         self.apply_compositions()
 
     def apply_compositions(self, inputs: dict[str, dict] | None = None) -> None:

@@ -4,7 +4,8 @@
     .tools/controlplane-run/kubectl get postgresdatabases -A
     .venv/bin/python -m tests.controlplane.run down    # stop it, remove its traces
 
-Everything runs in the network namespace `tau-cp-manual` (loopback only), so
+Everything runs in the network namespace `tau-cp-manual` (loopback only; Crossplane's
+RBAC manager in `tau-cp-manual-rbac`, see cluster.py), so
 kubectl must run in there too: `.tools/controlplane-run/kubectl` is a wrapper
 that does (`ip netns exec tau-cp-manual kubectl --kubeconfig ...`); the admin
 kubeconfig is `.tools/controlplane-run/admin.kubeconfig`. Logs are in
@@ -44,7 +45,8 @@ def up(crossplane: str) -> int:
     start = time.monotonic()
     plane.start()
     STATE.write_text(json.dumps({
-        "netns": NETNS, "pids": {name: p.popen.pid for name, p in plane.processes.items()},
+        "netns": NETNS, "netnses": [NETNS, plane.rbac_netns],
+        "pids": {name: p.popen.pid for name, p in plane.processes.items()},
     }))  # fmt: skip
     wrapper = WORKDIR / "kubectl"
     wrapper.write_text(
@@ -75,7 +77,8 @@ def down() -> int:
         if _alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-    subprocess.run(["ip", "netns", "delete", state["netns"]], capture_output=True, check=False)
+    for netns in state.get("netnses", [state["netns"]]):
+        subprocess.run(["ip", "netns", "delete", netns], capture_output=True, check=False)
     subprocess.run(["rm", "-rf", str(WORKDIR)], check=False)
     print("local control plane stopped")
     return 0
