@@ -68,6 +68,11 @@ class Requirement:
             selector.namespace = self.namespace
         return selector
 
+    def ask(self, observed: Observed) -> list[dict] | None:
+        """Note this requirement in `observed` (what `Observed.required` then reads) and return its answer so far."""
+        observed.ask(self.name, self.match_name, self.namespace, self.labels)
+        return observed.required(self.name)
+
     def legacy_selector(self) -> fnv1.ResourceSelector:
         """The selector Crossplane 1.20 reads (`requirements.extra_resources`).
 
@@ -201,4 +206,4 @@ class Composer:
         for requirement in requirements:
             if requirement is not None:
                 self.outcome.requirements.append(requirement)
-                self.observed.ask(requirement.name, requirement.match_name, requirement.namespace, requirement.labels)
+                requirement.ask(self.observed)

@@ -98,7 +98,7 @@ def plan_instance(
 ) -> InstancePlan:
     """Resolve `spec` into a plan, or raise SpecError listing every problem."""
     cluster = plan_database(as_database_spec(spec), identity, platform, observed, "spec")
-    listed = shared.ask(observed, shared.databases_requirement(cluster.cluster, identity.namespace))
+    listed = shared.databases_requirement(cluster.cluster, identity.namespace).ask(observed)
     databases = _on_instance(listed)
     if databases is None:
         # Not looked up this call: keep what the cluster was composed with.

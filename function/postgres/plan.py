@@ -764,7 +764,7 @@ def plan_shared_database(
         if explicit is None and problem:
             problems.append(Problem(f"{field}.{name}", f"{problem} ({derived})"))
     listing = shared.databases_requirement(facts.cluster, identity.namespace)
-    others = shared.ask(observed, listing)
+    others = listing.ask(observed)
     problems += shared.name_problems(facts, database, owner, identity, others, field)
     version = shared.version(facts, platform)
     problems += _extension_problems(spec, platform, version, field)

@@ -69,8 +69,7 @@ def class_requirements(plan: DatabasePlan, observed: Observed) -> tuple[Requirem
     snapshots = snapshots_requirement(plan)
     if snapshots is None:
         return None, None
-    observed.ask(snapshots.name, snapshots.match_name, snapshots.namespace, snapshots.labels)  # as require() will
-    found = observed.required(RESTORE_SNAPSHOTS) or []
+    found = snapshots.ask(observed) or []
     names_found = sorted({n for n in (dig(s, "spec", "volumeSnapshotClassName") for s in found) if isinstance(n, str)})
     if len(names_found) != 1:
         return None, None

@@ -104,12 +104,6 @@ def databases_requirement(cluster: str, namespace: str) -> Requirement:
     return Requirement(DATABASES_ON_CLUSTER, "postgresql.cnpg.io/v1", "Database", None, namespace, labels=labels)
 
 
-def ask(observed: Observed, requirement: Requirement) -> list[dict] | None:
-    """Note `requirement` (as `Composer.require` will) and read its answer now, for planning."""
-    observed.ask(requirement.name, requirement.match_name, requirement.namespace, requirement.labels)
-    return observed.required(requirement.name)
-
-
 def pinned_cluster(observed: Observed) -> str | None:
     """The cluster the database already lives on, from what the function composed before."""
     for key in (DATABASE, DATABASE_ROLE):
@@ -140,7 +134,7 @@ def _facts(ref: str, found: dict, identity: Identity) -> InstanceFacts | None:
 def lookup(ref: str, identity: Identity, observed: Observed) -> Lookup:
     """The instance `ref`: found, or pinned (the database exists on its cluster), or what to wait for."""
     requirement = instance_requirement(ref, identity, observed.composite)
-    answer = ask(observed, requirement)
+    answer = requirement.ask(observed)
     found = next((f for f in (_facts(ref, item, identity) for item in answer or ()) if f is not None), None)
     pinned = pinned_cluster(observed)
     if found is not None:
