@@ -345,6 +345,21 @@ def converge(plane: ControlPlane, standin: CNPGStatusStandIn, claims: list[dict]
                          f"crossplane: {plane.logs('crossplane', 15)}")  # fmt: skip
 
 
+def describe(plane: ControlPlane, claim: dict) -> str:
+    """What a claim, its composite and its Objects say now, and Crossplane's last log lines: for a timeout's message."""
+    entry = {"claim": get_claim(plane, claim), "objects": composed_objects(plane, claim)}
+    xr_name = composite_name(plane, claim)
+    xr_kind = f"x{PLURALS[claim['kind']]}.{GROUP}" if claim["metadata"].get("namespace") else None
+    composite = plane.get(xr_kind, xr_name) if xr_kind and xr_name else None
+    summary = _summary(entry) | {
+        "composite": [
+            (c.get("type"), c.get("status"), c.get("reason"), c.get("message", "")[:300])
+            for c in ((composite or {}).get("status") or {}).get("conditions", [])
+        ]
+    }
+    return f"{json.dumps(summary, indent=1)[:6000]}\ncrossplane: {plane.logs('crossplane', 25)}"
+
+
 def _summary(entry: dict) -> dict:
     claim = entry["claim"] or {}
     return {
