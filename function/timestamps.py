@@ -16,3 +16,13 @@ def parse(value: object) -> datetime.datetime | None:
         return datetime.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
+
+
+def now() -> datetime.datetime:
+    """The current time, UTC (one place, so a test can pin it)."""
+    return datetime.datetime.now(datetime.UTC)
+
+
+def show_utc(value: datetime.datetime) -> str:
+    """`value` as Kubernetes writes a time: RFC 3339, UTC, whole seconds."""
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 
 import pytest
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function import keys
+from function import keys, timestamps
 from function.simulate import RESOURCE_NAME_ANNOTATION, as_observed
 from tests.support import function as f
 from tests.support import golden
@@ -452,6 +453,38 @@ def test_point_in_time_recovery_from_the_object_store():
     observed = _observed(f.run(f.request(early, required=required, function_input=OBJECT_STORE_INPUT)))
     message = f.fatal(f.run(f.request(early, observed, required, function_input=OBJECT_STORE_INPUT)))
     assert message and "before Backup 'nightly' finished" in message
+
+
+def test_a_point_in_time_in_the_future_waits_for_the_clock_and_a_restored_cluster_needs_none(monkeypatch):
+    """The archive ends at most now, and PostgreSQL 13+ stops a recovery whose target lies past the end of its
+    WAL (FATAL "recovery ended before configured recovery target was reached", xlogrecovery.c): refused before
+    the Cluster exists, accepted once the time has passed; once restored, the clock plays no part."""
+    spec = {
+        "databaseName": "shop",
+        "backup": {"method": "objectStore"},
+        "restore": {"backupName": "nightly", "pointInTime": "2026-11-26T10:30:00Z"},
+    }
+    xr = f.composite("PostgresDatabase", spec, name="shop-copy")
+    backup = _backup("plugin", backupId="20261126T030002", stoppedAt="2026-11-26T03:04:10Z")
+    required = {keys.RESTORE_BACKUP: [backup], "postgres-object-store-admin-credentials": [S3_SECRET]}
+    clock = {"now": datetime.datetime(2026, 11, 26, 10, 29, 59, tzinfo=datetime.UTC)}
+    monkeypatch.setattr(timestamps, "now", lambda: clock["now"])
+    observed = _observed(f.run(f.request(xr, required=required, function_input=OBJECT_STORE_INPUT)))
+    message = f.fatal(f.run(f.request(xr, observed, required, function_input=OBJECT_STORE_INPUT)))
+    assert message == (
+        "spec.restore.pointInTime: '2026-11-26T10:30:00Z' is in the future (now: 2026-11-26T10:29:59Z): no WAL "
+        "archive reaches it yet, and PostgreSQL stops a recovery whose target lies past the end of the archive; "
+        "choose a time that has passed"
+    ), message
+    assert keys.CLUSTER not in f.desired(f.run(f.request(xr, observed, required, function_input=OBJECT_STORE_INPUT)))
+    clock["now"] = datetime.datetime(2026, 11, 26, 10, 30, 0, tzinfo=datetime.UTC)
+    rsp, converged = f.converge(xr, required=required, function_input=OBJECT_STORE_INPUT)
+    target = f.manifests(rsp)[keys.CLUSTER]["spec"]["bootstrap"]["recovery"]["recoveryTarget"]
+    assert target["targetTime"] == "2026-11-26T10:30:00Z"
+    clock["now"] = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)  # a clock gone wrong later changes nothing
+    later = f.run(f.request(xr, converged, required, function_input=OBJECT_STORE_INPUT))
+    assert f.fatal(later) is None
+    assert f.manifests(later)[keys.CLUSTER]["spec"]["bootstrap"] == f.manifests(rsp)[keys.CLUSTER]["spec"]["bootstrap"]
 
 
 def test_an_object_store_restore_without_a_time_stops_at_the_backup():

@@ -161,6 +161,26 @@ def _from_snapshot(plan: DatabasePlan, restore: RestorePlan, backup: dict, field
     return Bootstrap(bootstrap={"recovery": recovery})
 
 
+def _check_not_in_the_future(restore: RestorePlan, field: str) -> None:
+    """Refuse a pointInTime the WAL archive cannot have reached yet (it ends at most now).
+
+    PostgreSQL 13 and later stop a recovery whose target lies past the end of the WAL it could
+    replay: FATAL "recovery ended before configured recovery target was reached"
+    (src/backend/access/transam/xlogrecovery.c), and CNPG retries the recovery job. Checked only
+    before the Cluster exists (a restore's bootstrap is never recomputed afterwards), so the claim
+    needs no clock once it is restored; a time that has passed by the next reconcile is accepted.
+    """
+    wanted = timestamps.parse(restore.point_in_time)
+    current = timestamps.now()
+    if wanted is not None and wanted.tzinfo is not None and wanted > current:
+        raise SpecError.one(
+            f"{field}.pointInTime",
+            f"{show(restore.point_in_time)} is in the future (now: {timestamps.show_utc(current)}): no WAL "
+            "archive reaches it yet, and PostgreSQL stops a recovery whose target lies past the end of the "
+            "archive; choose a time that has passed",
+        )
+
+
 def _from_object_store(plan: DatabasePlan, restore: RestorePlan, backup: dict, field: str) -> Bootstrap:
     source = dig(backup, "spec", "cluster", "name")
     if plan.backup.method != "objectStore":
@@ -204,6 +224,7 @@ def _from_object_store(plan: DatabasePlan, restore: RestorePlan, backup: dict, f
                 f"{show(restore.point_in_time)} is before Backup {show(restore.backup_name)} finished "
                 f"({dig(backup, 'status', 'stoppedAt')}); choose a later time or an earlier backup",
             )
+        _check_not_in_the_future(restore, field)
         target["targetTime"] = restore.point_in_time
     recovery: dict = {"source": RECOVERY_SOURCE, **manifests.recovery_owner(plan), "recoveryTarget": target}
     external = [
