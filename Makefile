@@ -71,8 +71,10 @@ clean:
 
 # The end-to-end suite against the cluster in KUBECONFIG (tests/e2e/test_e2e.py
 # says what it needs); TAU_FUNCTION_PACKAGE names the Function package to test.
+# Then the control-plane checks marked `shared`, against the same cluster.
 e2e: venv
 	TAU_E2E_REQUIRED=1 $(BIN)/pytest -m e2e tests/e2e -v -p no:cacheprovider
+	TAU_TARGET=kubeconfig $(BIN)/pytest -m shared tests/controlplane -v -p no:cacheprovider
 
 # The same on a throwaway kind cluster: created, set up, tested, deleted.
 e2e-kind: venv crossplane-cli

@@ -43,6 +43,10 @@ APPLICATION_KEYS = (DEPLOYMENT, SERVICE, INGRESS)
 OPERATOR_RELEASE = "cnpg-operator-release"
 PLUGIN_RELEASE = "cnpg-barman-cloud-plugin-release"
 SNAPSHOT_CLASS = "cnpg-volume-snapshot-class"
+# Longhorn's settings that delete the local snapshot of a snapshot backup (CNPGOperator).
+LONGHORN_CLEANUP_AFTER_BACKUP = "cnpg-longhorn-cleanup-after-backup"
+LONGHORN_CLEANUP_WITH_BACKUP = "cnpg-longhorn-cleanup-with-backup"
+DUMP_STORAGE_CLASS = "cnpg-dump-storage-class"
 
 # Required (extra) resources the function asks Crossplane for, by name.
 LIVE_SECRET = "postgres-credentials-secret"  # noqa: S105 - a requirement name, not a secret

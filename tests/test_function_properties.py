@@ -15,8 +15,9 @@ tests/support/strategies.py):
 And with observed resources present (the state a converged claim left), a later request never
 has fewer desired resources than were observed unless it is fatal. The only keys that may go
 are the stateless ones a valid spec switches off: an application's Service and Ingress when
-`port` / `ingress` are removed, the operator's plugin release and snapshot class when
-switched off (docs/SECURITY.md says why), and an instance's Pooler when `pooler` is removed.
+`port` / `ingress` are removed, the operator's plugin release, snapshot class, Longhorn
+settings (orphaned) and dump StorageClass when switched off (docs/SECURITY.md says why), and an
+instance's Pooler when `pooler` is removed.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class Schemas:
     """Every upstream schema a desired state is checked against (with a short repr for hypothesis' reports)."""
 
     def __repr__(self) -> str:
-        return "Schemas(.tools/crds, Kubernetes 1.33, external-snapshotter's VolumeSnapshotClass)"
+        return "Schemas(.tools/crds, Kubernetes 1.33, external-snapshotter's VolumeSnapshotClass, Longhorn's Setting)"
 
     @functools.cached_property
     def snapshot_class(self) -> jsonschema.Draft7Validator:
@@ -68,16 +69,24 @@ class Schemas:
         schema = {**schema, "properties": {**schema["properties"], "metadata": {"type": "object"}}}
         return jsonschema.Draft7Validator(schemas._strict(schema))
 
+    @functools.cached_property
+    def longhorn_setting(self) -> jsonschema.Draft7Validator:
+        """Longhorn's Setting CRD (longhorn-manager v1.9.0, from the Go module cache), loaded when first needed."""
+        (version,) = [v for v in gomod.longhorn_setting_crd()["spec"]["versions"] if v["name"] == "v1beta2"]
+        schema = version["schema"]["openAPIV3Schema"]
+        schema = {**schema, "properties": {**schema["properties"], "metadata": {"type": "object"}}}
+        return jsonschema.Draft7Validator(schemas._strict(schema))
+
     def validate(self, body: dict) -> None:
         """A composed resource, and the manifest inside an Object, against their upstream schemas."""
         manifest = ((body.get("spec") or {}).get("forProvider") or {}).get("manifest")
-        if (
-            body.get("kind") == "Object"
-            and isinstance(manifest, dict)
-            and manifest.get("kind") == "VolumeSnapshotClass"
-        ):
+        kind = manifest.get("kind") if body.get("kind") == "Object" and isinstance(manifest, dict) else None
+        if kind == "VolumeSnapshotClass":
             schemas.validate(body)
             self.snapshot_class.validate(manifest)
+        elif kind == "Setting":
+            schemas.validate(body)
+            self.longhorn_setting.validate(manifest)
         else:
             schemas.validate_composed(body)
 
@@ -218,7 +227,11 @@ def test_a_later_request_never_has_fewer_resources_than_exist_unless_fatal(kind:
 EVERYTHING = {
     "XPostgresDatabase": {"extensions": ["pgcrypto"]},
     "XTauApplication": {"image": "nginx", "port": 80, "ingress": {"host": "a.b"}, "database": {"enabled": True}},
-    "CNPGOperator": {"barmanCloudPlugin": {"enabled": True}, "volumeSnapshotClass": {"create": True}},
+    "CNPGOperator": {
+        "barmanCloudPlugin": {"enabled": True},
+        "volumeSnapshotClass": {"create": True},
+        "dumpStorageClass": {"create": True, "server": "nas.home.arpa"},
+    },
     "XPostgresInstance": {"pooler": {}},
 }
 

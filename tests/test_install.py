@@ -160,6 +160,7 @@ def test_the_function_composes_every_kind_it_has_code_for():
         ("postgresql.cnpg.io/v1", "Database"), ("postgresql.cnpg.io/v1", "ScheduledBackup"),
         ("barmancloud.cnpg.io/v1", "ObjectStore"), ("snapshot.storage.k8s.io/v1", "VolumeSnapshotClass"),
         ("postgresql.cnpg.io/v1", "DatabaseRole"), ("postgresql.cnpg.io/v1", "Pooler"),
+        ("longhorn.io/v1beta2", "Setting"), ("storage.k8s.io/v1", "StorageClass"),
     }  # fmt: skip
     composed = {(c["apiVersion"], c["kind"]) for c in install.trace().composed}
     assert composed == {("kubernetes.crossplane.io/v1alpha2", "Object"), ("helm.crossplane.io/v1beta1", "Release")}

@@ -14,10 +14,11 @@ from tests.support.operator import CERT_MANAGER, NO_CERT_MANAGER, observed_relea
 # Order and readiness, reconcile by reconcile.
 
 
-def test_first_reconcile_installs_only_the_operator_and_the_class():
+def test_first_reconcile_installs_only_the_operator_the_class_and_longhorns_settings():
     rsp = f.run(f.request(xr({"barmanCloudPlugin": {"enabled": True}, "volumeSnapshotClass": {"create": True}})))
     assert f.fatal(rsp) is None
-    assert sorted(f.desired(rsp)) == sorted([keys.OPERATOR_RELEASE, keys.SNAPSHOT_CLASS])
+    assert sorted(f.desired(rsp)) == sorted([keys.OPERATOR_RELEASE, keys.SNAPSHOT_CLASS,
+                                             keys.LONGHORN_CLEANUP_AFTER_BACKUP, keys.LONGHORN_CLEANUP_WITH_BACKUP])  # fmt: skip
     assert rsp.desired.composite.ready == fnv1.READY_FALSE
     message = f.conditions(rsp)["OperatorReady"].message
     assert "cloudnative-pg chart 0.29.0 to be deployed in cnpg-system" in message
@@ -161,7 +162,7 @@ def test_status_reports_what_provider_helm_deployed():
     assert condition.status == fnv1.STATUS_CONDITION_TRUE
     assert condition.message == (
         "CloudNativePG chart 0.29.0 is deployed in cnpg-system; the Barman Cloud plugin chart 0.7.0 is deployed; "
-        "VolumeSnapshotClass longhorn-backup exists"
+        "VolumeSnapshotClass longhorn-backup exists; Longhorn deletes each backup's local snapshot"
     )
 
 

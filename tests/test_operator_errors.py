@@ -32,6 +32,10 @@ REFUSALS = [
     ({"barmanCloudPlugin": {"chartVersion": "v0.7"}}, "spec.barmanCloudPlugin.chartVersion"),
     ({"volumeSnapshotClass": {"name": "Longhorn Backup"}}, "spec.volumeSnapshotClass.name"),
     ({"volumeSnapshotClass": {"deletionPolicy": "Orphan"}}, "spec.volumeSnapshotClass.deletionPolicy"),
+    ({"volumeSnapshotClass": {"longhornNamespace": "Longhorn"}}, "spec.volumeSnapshotClass.longhornNamespace"),
+    ({"dumpStorageClass": {"create": True}}, "spec.dumpStorageClass"),
+    ({"dumpStorageClass": {"create": True, "server": "nas home"}}, "spec.dumpStorageClass.server"),
+    ({"dumpStorageClass": {"create": True, "server": "nas", "share": "mnt/backups"}}, "spec.dumpStorageClass.share"),
 ]
 
 
@@ -77,3 +81,19 @@ def test_renaming_the_snapshot_class_is_refused_and_destroys_nothing():
     # Switching it off is allowed (it deletes the class); the new name can then be created.
     off = f.run(f.request(xr({"volumeSnapshotClass": {"create": False, "name": "nfs-backup"}}), observed))
     assert f.fatal(off) is None and keys.SNAPSHOT_CLASS not in f.desired(off)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"server": "nas2.home.arpa"}, "server"), ({"share": "/srv/dumps"}, "share"), ({"name": "dumps"}, "name")],
+)
+def test_changing_the_dump_storage_class_is_refused_and_destroys_nothing(change: dict, field: str):
+    """Kubernetes refuses updates to a StorageClass's parameters (and a rename would leave the old one behind)."""
+    spec = {"dumpStorageClass": {"create": True, "server": "nas.home.arpa"}}
+    _, observed = f.converge(xr(spec), required=CERT_MANAGER)
+    changed = f.run(f.request(xr({"dumpStorageClass": {**spec["dumpStorageClass"], **change}}), observed))
+    assert f.fatal(changed).startswith(f"spec.dumpStorageClass.{field}: cannot change from ")
+    assert "set create: false first" in f.fatal(changed)
+    assert not f.desired(changed)
+    off = f.run(f.request(xr({"dumpStorageClass": {"create": False, **change}}), observed, required=CERT_MANAGER))
+    assert f.fatal(off) is None and keys.DUMP_STORAGE_CLASS not in f.desired(off)

@@ -32,10 +32,19 @@ def test_every_valid_spec_converges_ready_deterministically_to_valid_manifests(s
         if body["kind"] == "Release":
             assert body["spec"]["forProvider"]["wait"] is True
             assert body["spec"]["forProvider"]["namespace"] == spec.get("namespace", "cnpg-system")
+        elif body["spec"]["forProvider"]["manifest"]["kind"] == "StorageClass":
+            assert body["spec"]["forProvider"]["manifest"]["reclaimPolicy"] == "Retain"  # dumps outlive their claim
+        elif body["spec"]["forProvider"]["manifest"]["kind"] == "Setting":
+            assert body["spec"]["deletionPolicy"] == "Orphan"  # Longhorn's settings are never deleted
+            assert body["spec"]["forProvider"]["manifest"]["value"] == "true"
         else:
             assert body["spec"]["forProvider"]["manifest"]["parameters"] == {"type": "bak"}
     assert (keys.PLUGIN_RELEASE in desired) is spec.get("barmanCloudPlugin", {}).get("enabled", False)
     assert (keys.SNAPSHOT_CLASS in desired) is spec.get("volumeSnapshotClass", {}).get("create", True)
+    vsc = spec.get("volumeSnapshotClass", {})
+    cleanup = vsc.get("create", True) and vsc.get("localSnapshotCleanup", True)
+    assert (keys.DUMP_STORAGE_CLASS in desired) is spec.get("dumpStorageClass", {}).get("create", False)
+    assert (keys.LONGHORN_CLEANUP_AFTER_BACKUP in desired) is (keys.LONGHORN_CLEANUP_WITH_BACKUP in desired) is cleanup
     again = f.run(f.request(xr(spec), observed, required=CERT_MANAGER))
     assert again.SerializeToString(deterministic=True) == rsp.SerializeToString(deterministic=True)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import pydantic
 from pydantic import Field, WithJsonSchema
 
 from function.api.common import DNSLabel, KubernetesName, ResourceList, Resources, TauModel
@@ -18,6 +19,7 @@ from function.api.common import DNSLabel, KubernetesName, ResourceList, Resource
 OPERATOR_CHART_VERSION = "0.29.0"
 PLUGIN_CHART_VERSION = "0.7.0"
 SNAPSHOT_CLASS = "longhorn-backup"
+DUMP_STORAGE_CLASS = "tau-dumps"
 MAX_REPLICAS = 5
 
 # A Helm chart version: semver, as `helm install --version` takes an exact one.
@@ -86,6 +88,48 @@ class VolumeSnapshotClass(TauModel):
         description="What happens to the Longhorn backup when its VolumeSnapshot is deleted. Delete (default) "
         "lets backup retention free space on the NFS server; Retain keeps every backup there forever.",
     )
+    localSnapshotCleanup: bool = Field(
+        default=True,
+        description="Turn on Longhorn's settings auto-cleanup-snapshot-after-on-demand-backup-completed and "
+        'auto-cleanup-when-delete-backup (both "true"), so each snapshot backup deletes the local snapshot '
+        "Longhorn took in the volume once the upload completes, and deleting a Backup (retention) deletes its "
+        "snapshot too: the volume's snapshot count stays bounded (Longhorn allows 250 per volume, then every "
+        "backup fails). Needs Longhorn 1.9.0 or later. The settings are left as they are when this turns false "
+        "or the CNPGOperator is deleted. Longhorn's chart also writes the settings it has defaultSettings for, "
+        "at every manager start: set them there to true as well, or set this to false and manage them there.",
+    )
+    longhornNamespace: DNSLabel = Field(
+        "longhorn-system", description="Namespace Longhorn is installed in (its settings live there)."
+    )
+
+
+class DumpStorageClass(TauModel):
+    """A csi-driver-nfs StorageClass for logical dumps that names the NFS server and path itself."""
+
+    create: bool = Field(
+        default=False,
+        description="Create the class (csi-driver-nfs, provisioner nfs.csi.k8s.io, which must be installed): each "
+        "dump volume becomes the folder <share>/<namespace>/<volume claim> on the server. Set the function "
+        "input's dumps.storageClass to its name. Off by default: the platform's default, nfs-client, already "
+        "exists on the home cluster.",
+    )
+    name: KubernetesName = Field(DUMP_STORAGE_CLASS, description="Name of the class.")
+    server: str | None = Field(
+        None, max_length=253, pattern=r"^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$",
+        description="NFS server host name or address, e.g. nas.home.arpa. Required with create.",
+    )  # fmt: skip
+    share: str = Field(
+        "/mnt/backups/postgres",
+        max_length=512,
+        pattern=r"^/\S*$",
+        description="The exported path the folders go under.",
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _server_when_created(self) -> DumpStorageClass:
+        if self.create and self.server is None:
+            raise ValueError("create needs server: the NFS server's host name or address")
+        return self
 
 
 class CNPGOperatorSpec(TauModel):
@@ -113,6 +157,10 @@ class CNPGOperatorSpec(TauModel):
     volumeSnapshotClass: VolumeSnapshotClass = Field(
         default_factory=VolumeSnapshotClass, description="The VolumeSnapshotClass snapshot backups use."
     )
+    dumpStorageClass: DumpStorageClass = Field(
+        default_factory=DumpStorageClass,
+        description="A StorageClass for logical dumps on an NFS server named here (csi-driver-nfs).",
+    )
 
 
 class ReleaseStatus(TauModel):
@@ -130,3 +178,4 @@ class CNPGOperatorStatus(TauModel):
     state: str | None = Field(None, description="Helm's state of the operator's release (deployed once it is up).")
     barmanCloudPlugin: ReleaseStatus | None = Field(None, description="The Barman Cloud plugin's release.")
     volumeSnapshotClass: str | None = Field(None, description="The VolumeSnapshotClass created for snapshot backups.")
+    dumpStorageClass: str | None = Field(None, description="The StorageClass created for logical dumps.")

@@ -22,7 +22,15 @@ from function import objects
 from function.api.operator import CNPGOperatorSpec
 from function.api.platform import PlatformDefaults
 from function.inputs import parse_spec
-from function.keys import CERT_MANAGER, OPERATOR_RELEASE, PLUGIN_RELEASE, SNAPSHOT_CLASS
+from function.keys import (
+    CERT_MANAGER,
+    DUMP_STORAGE_CLASS,
+    LONGHORN_CLEANUP_AFTER_BACKUP,
+    LONGHORN_CLEANUP_WITH_BACKUP,
+    OPERATOR_RELEASE,
+    PLUGIN_RELEASE,
+    SNAPSHOT_CLASS,
+)
 from function.observed import Observed, condition, dig
 from function.operator import manifests
 from function.operator.plan import OPERATOR_CHART, PLUGIN_CHART, OperatorPlan, plan_operator
@@ -52,6 +60,8 @@ class OperatorComposer(Composer):
         operator_ready = self._operator()
         self._plugin(operator_ready=operator_ready)
         self._snapshot_class()
+        self._longhorn_settings()
+        self._dump_storage_class()
         self.outcome.status = operator_status(spec, self.observed, self.outcome)
         self.outcome.conditions = operator_conditions(spec, self.outcome)
         return self.outcome
@@ -128,4 +138,47 @@ class OperatorComposer(Composer):
             manifests.snapshot_class_manifest(self.plan.spec),
             objects.CREATED,
             waiting=lambda: self._awaiting(SNAPSHOT_CLASS, what),
+        )
+
+    def _longhorn_settings(self) -> None:
+        """Longhorn's two snapshot clean-up settings, "true", so snapshot backups leave no local snapshots.
+
+        Orphaned when the composite goes or the field turns false: the settings stay as they are (Longhorn
+        refuses to delete a known setting anyway: webhook/resources/setting/validator.go).
+        """
+        vsc = self.plan.spec.volumeSnapshotClass
+        if not (vsc.create and vsc.localSnapshotCleanup):
+            return
+        settings = (
+            (LONGHORN_CLEANUP_AFTER_BACKUP, manifests.CLEANUP_AFTER_BACKUP),
+            (LONGHORN_CLEANUP_WITH_BACKUP, manifests.CLEANUP_WITH_BACKUP),
+        )
+        # One wait for the pair (a refusal by Longhorn still shows per setting, with its message).
+        ready = [
+            self.emit(
+                key,
+                manifests.longhorn_setting_manifest(setting, vsc.longhornNamespace, "true"),
+                objects.CREATED,
+                deletion_policy="Orphan",
+            )
+            for key, setting in settings
+        ]
+        if not all(ready):
+            self.wait(
+                f'Longhorn settings {" and ".join(s for _, s in settings)} to be "true" in {vsc.longhornNamespace} '
+                "(they need Longhorn 1.9.0 or later there; or set spec.volumeSnapshotClass.localSnapshotCleanup: false)"
+            )
+
+    def _dump_storage_class(self) -> None:
+        dsc = self.plan.spec.dumpStorageClass
+        if not dsc.create:
+            return  # Not emitted: a class switched off is deleted (the volumes made from it stay).
+        what = (
+            f"StorageClass {dsc.name} to be created (it needs csi-driver-nfs, provisioner {manifests.NFS_PROVISIONER})"
+        )
+        self.emit(
+            DUMP_STORAGE_CLASS,
+            manifests.dump_storage_class_manifest(self.plan.spec),
+            objects.CREATED,
+            waiting=lambda: self._awaiting(DUMP_STORAGE_CLASS, what),
         )

@@ -91,3 +91,56 @@ def snapshot_class_manifest(spec: CNPGOperatorSpec) -> dict:
         "deletionPolicy": vsc.deletionPolicy,
         "parameters": {"type": "bak"},
     }
+
+
+LONGHORN_SETTING_API_VERSION = "longhorn.io/v1beta2"
+# The two Longhorn settings that keep a volume's local snapshots bounded under snapshot backups
+# (longhorn-manager types/setting.go; both default "false"):
+# - after-on-demand-backup-completed (new in 1.9.0): controller/backup_controller.go
+#   deleteSnapshotAfterBackupCompleted deletes the Backup's snapshot when it turns Completed, unless
+#   the Backup carries a RecurringJob label; a CSI `bak` snapshot's Backup is labelled with the
+#   class parameters only (csi/controller_server.go createCSISnapshotTypeLonghornBackup), so it is
+#   cleaned up;
+# - when-delete-backup (1.7.0): deleting a Backup (the CSI DeleteSnapshot of a VolumeSnapshot whose
+#   class has deletionPolicy Delete, i.e. retention; or failed-backup-ttl for failed ones) deletes
+#   its snapshot too: the safety net for failed backups and a clean-up that failed once.
+CLEANUP_AFTER_BACKUP = "auto-cleanup-snapshot-after-on-demand-backup-completed"
+CLEANUP_WITH_BACKUP = "auto-cleanup-when-delete-backup"
+
+
+def longhorn_setting_manifest(name: str, namespace: str, value: str) -> dict:
+    """A Longhorn Setting: its value is a top-level string (k8s/crds.yaml settings.longhorn.io), not a spec."""
+    return {
+        "apiVersion": LONGHORN_SETTING_API_VERSION,
+        "kind": "Setting",
+        "metadata": {"name": name, "namespace": namespace},
+        "value": value,
+    }
+
+
+NFS_PROVISIONER = "nfs.csi.k8s.io"
+# csi-driver-nfs replaces these in subDir when it provisions a volume (docs/driver-parameters.md, "subDir"):
+# one folder per namespace and volume claim, as the dump jobs' folder layout expects.
+DUMP_SUB_DIR = "${pvc.metadata.namespace}/${pvc.metadata.name}"
+
+
+def dump_storage_class_manifest(spec: CNPGOperatorSpec) -> dict:
+    """A csi-driver-nfs StorageClass on the named server and share.
+
+    Parameters as kubernetes-csi/csi-driver-nfs docs/driver-parameters.md has them (server, share, subDir).
+    reclaimPolicy Retain: deleting a dump volume's claim keeps its folder and files (the dumps outlive
+    the database); the function never deletes the claim anyway (its Object is orphaned).
+    """
+    dsc = spec.dumpStorageClass
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": dsc.name,
+            "labels": {"app.kubernetes.io/managed-by": "function-tau", "app.kubernetes.io/part-of": "cnpg"},
+        },
+        "provisioner": NFS_PROVISIONER,
+        "parameters": {"server": dsc.server, "share": dsc.share, "subDir": DUMP_SUB_DIR},
+        "reclaimPolicy": "Retain",
+        "volumeBindingMode": "Immediate",
+    }

@@ -7,7 +7,7 @@ import dataclasses
 from function import names
 from function.api.operator import CNPGOperatorSpec
 from function.errors import SpecError, show
-from function.keys import OPERATOR_RELEASE, SNAPSHOT_CLASS
+from function.keys import DUMP_STORAGE_CLASS, OPERATOR_RELEASE, SNAPSHOT_CLASS
 from function.observed import Observed, dig
 
 OPERATOR_CHART = "cloudnative-pg"
@@ -70,10 +70,31 @@ def _check_snapshot_class_name(spec: CNPGOperatorSpec, observed: Observed) -> No
         )
 
 
+def _check_dump_storage_class(spec: CNPGOperatorSpec, observed: Observed) -> None:
+    """Refuse changing the dump StorageClass: Kubernetes refuses updates to a StorageClass's parameters."""
+    created = observed.manifest(DUMP_STORAGE_CLASS)
+    wanted = spec.dumpStorageClass
+    if not wanted.create or created is None:
+        return
+    for field, before, after in (
+        ("name", dig(created, "metadata", "name"), wanted.name),
+        ("server", dig(created, "parameters", "server"), wanted.server),
+        ("share", dig(created, "parameters", "share"), wanted.share),
+    ):
+        if isinstance(before, str) and before != after:
+            raise SpecError.one(
+                f"spec.dumpStorageClass.{field}",
+                f"cannot change from {show(before)} to {show(after)} once the class exists (Kubernetes refuses "
+                "changes to a StorageClass); set create: false first (which deletes the class; volumes made from "
+                "it keep their server and files), then create it again",
+            )
+
+
 def plan_operator(composite_name: str, spec: CNPGOperatorSpec, observed: Observed) -> OperatorPlan:
     """The plan, or a SpecError for a name Helm cannot take or a change Helm cannot make."""
     _check_name(composite_name)
     _check_namespace(spec, observed)
     _check_snapshot_class_name(spec, observed)
+    _check_dump_storage_class(spec, observed)
     operator_release, plugin_release = release_names(composite_name)
     return OperatorPlan(spec=spec, operator_release=operator_release, plugin_release=plugin_release)

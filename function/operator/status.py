@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from function.api.operator import CNPGOperatorSpec, CNPGOperatorStatus, ReleaseStatus
-from function.keys import OPERATOR_RELEASE, PLUGIN_RELEASE, SNAPSHOT_CLASS
+from function.keys import DUMP_STORAGE_CLASS, OPERATOR_RELEASE, PLUGIN_RELEASE, SNAPSHOT_CLASS
 from function.observed import Observed, dig
 from function.outcome import Condition, Outcome, waiting
 
@@ -30,6 +30,7 @@ def operator_status(spec: CNPGOperatorSpec, observed: Observed, outcome: Outcome
         state=operator.state if operator and operator.state else "Waiting",
         barmanCloudPlugin=_release_status(observed, PLUGIN_RELEASE) if PLUGIN_RELEASE in emitted else None,
         volumeSnapshotClass=spec.volumeSnapshotClass.name if SNAPSHOT_CLASS in emitted else None,
+        dumpStorageClass=spec.dumpStorageClass.name if DUMP_STORAGE_CLASS in emitted else None,
     )
     return status.model_dump(exclude_none=True)
 
@@ -43,4 +44,8 @@ def operator_conditions(spec: CNPGOperatorSpec, outcome: Outcome) -> list[Condit
         parts.append(f"the Barman Cloud plugin chart {spec.barmanCloudPlugin.chartVersion} is deployed")
     if spec.volumeSnapshotClass.create:
         parts.append(f"VolumeSnapshotClass {spec.volumeSnapshotClass.name} exists")
+        if spec.volumeSnapshotClass.localSnapshotCleanup:
+            parts.append("Longhorn deletes each backup's local snapshot")
+    if spec.dumpStorageClass.create:
+        parts.append(f"StorageClass {spec.dumpStorageClass.name} exists for dumps on {spec.dumpStorageClass.server}")
     return [Condition(type=OPERATOR_READY, status=True, reason="Available", message="; ".join(parts))]

@@ -59,6 +59,7 @@ from collections.abc import Iterable, Iterator
 import yaml
 
 from tests.controlplane import certs
+from tests.support import gomod
 from tests.support.paths import APIS, CRDS, REPO
 
 BIN = pathlib.Path(os.environ.get("TAU_CONTROLPLANE_BIN", REPO / ".tools" / "controlplane"))
@@ -80,6 +81,8 @@ CROSSPLANE_SA = "crossplane"  # the chart's ServiceAccount (serviceAccount.creat
 CNPG_NAMESPACE = "cnpg-system"
 # The only namespace the CNPG operator's controllers reconcile.
 OPERATED_NAMESPACE = "cnpg-operated"
+# Where a home cluster runs Longhorn (its Settings live there).
+LONGHORN_NAMESPACE = "longhorn-system"
 PROVIDER_SA = "provider-kubernetes"
 PROVIDER_KUBECONFIG_SECRET = "provider-kubernetes-kubeconfig"
 
@@ -148,6 +151,7 @@ class ControlPlane:
         # Where Crossplane's RBAC manager runs (its metrics port would collide with provider-kubernetes').
         self.rbac_netns = f"{self.netns}-rbac"
         self.kubeconfig = self.workdir / "admin.kubeconfig"
+        self.kubectl_binary = str(BIN / "kubectl")
         self.processes: dict[str, Process] = {}
         self.function_log = self.workdir / "logs" / "function-tau.log"
         (self.workdir / "logs").mkdir(exist_ok=True)
@@ -163,7 +167,7 @@ class ControlPlane:
                 timeout: float = 60) -> subprocess.CompletedProcess:  # fmt: skip
         """kubectl as cluster admin."""
         proc = subprocess.run(
-            self.ns(str(BIN / "kubectl"), "--kubeconfig", str(self.kubeconfig), *args),
+            self.ns(self.kubectl_binary, "--kubeconfig", str(self.kubeconfig), *args),
             input=stdin, capture_output=True, text=True, timeout=timeout, check=False,
         )  # fmt: skip
         if check and proc.returncode != 0:
@@ -354,7 +358,7 @@ class ControlPlane:
             timeout=120, interval=0.5, proc=proc,
         )  # fmt: skip
         # Namespaces that exist in every Crossplane + CNPG install.
-        for name in (CROSSPLANE_NAMESPACE, CNPG_NAMESPACE, OPERATED_NAMESPACE):
+        for name in (CROSSPLANE_NAMESPACE, CNPG_NAMESPACE, OPERATED_NAMESPACE, LONGHORN_NAMESPACE):
             self.kubectl("create", "namespace", name)
 
     def _start_kcm(self) -> None:
@@ -380,6 +384,9 @@ class ControlPlane:
 
     def _apply_upstream_crds(self) -> None:
         docs = self._crd_docs(CRDS / "cnpg") + self._crd_docs(BIN / "crds" / "snapshot")
+        # Longhorn's Setting CRD (v1.9.0), as on a home cluster with Longhorn: the CNPGOperator sets two of
+        # them. No longhorn-manager runs, so provider-kubernetes creates them (there it updates its own).
+        docs.append(gomod.longhorn_setting_crd())
         for directory in ("provider-kubernetes", "provider-helm"):
             for crd in self._crd_docs(CRDS / directory):
                 # The conversion webhook has no service until Crossplane's package manager fills it
@@ -801,3 +808,53 @@ def running(**kwargs: object) -> Iterator[ControlPlane]:
         yield plane
     finally:
         plane.stop()
+
+
+# ---- a cluster the suite is given --------------------------------------------------------------
+
+# TAU_TARGET=kubeconfig: the control-plane checks marked `shared` run against the cluster in
+# KUBECONFIG (a kind cluster, the home cluster) instead of a control plane of their own.
+TARGET_ENV = "TAU_TARGET"
+GIVEN = "kubeconfig"
+
+
+def given_kubeconfig() -> str | None:
+    """The KUBECONFIG of the cluster the checks are given (TAU_TARGET=kubeconfig), or None."""
+    target = os.environ.get(TARGET_ENV)
+    if not target:
+        return None
+    if target != GIVEN:
+        raise ControlPlaneError(
+            f"{TARGET_ENV}={target!r}: the only target is {GIVEN!r} (or unset: the local control plane)"
+        )
+    kubeconfig = os.environ.get("KUBECONFIG")
+    if not kubeconfig:
+        raise ControlPlaneError(f"{TARGET_ENV}={GIVEN} needs KUBECONFIG (the cluster to check)")
+    return kubeconfig
+
+
+class GivenCluster(ControlPlane):
+    """A cluster the checks are given: only kubectl, against KUBECONFIG, from the caller's network.
+
+    What the shared checks use of a control plane (kubectl, apply, get, items, wait) works the same;
+    nothing is started or stopped, and there is no stand-in: a real cluster's CNPG and kubelet report.
+    """
+
+    def __init__(self, kubeconfig: str) -> None:
+        super().__init__(netns="given")
+        self.kubeconfig = pathlib.Path(kubeconfig)
+        self.kubectl_binary = str(BIN / "kubectl") if (BIN / "kubectl").exists() else "kubectl"
+
+    def ns(self, *argv: str, netns: str | None = None) -> list[str]:
+        """Commands run where the caller is: its network reaches the cluster."""
+        del netns
+        return list(argv)
+
+    def start(self) -> GivenCluster:
+        """Nothing to start: the cluster runs."""
+        return self
+
+    def stop(self, *, keep: bool = False) -> None:
+        """Nothing to stop; the scratch folder goes."""
+        del keep
+        shutil.rmtree(self.workdir, ignore_errors=True)

@@ -52,17 +52,61 @@ def running(control_plane: cluster.ControlPlane, what: str) -> Iterator[cluster.
         control_plane.stop(keep=bool(os.environ.get("TAU_CONTROLPLANE_KEEP")))
 
 
+def _given() -> str | None:
+    try:
+        return cluster.given_kubeconfig()
+    except cluster.ControlPlaneError as error:
+        pytest.fail(str(error))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """With TAU_TARGET=kubeconfig only the checks marked `shared` run: the others need the plane's insides."""
+    if item.get_closest_marker("controlplane") and not item.get_closest_marker("shared") and _given():
+        pytest.skip(f"{cluster.TARGET_ENV}={cluster.GIVEN}: this test needs the local control plane itself "
+                    "(its processes, logs or identities); only the tests marked `shared` run against a given cluster")  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def plane() -> Iterator[cluster.ControlPlane]:
-    """The running control plane (Crossplane 2.x), torn down at the end of the session."""
+    """The running control plane (Crossplane 2.x), torn down at the end of the session.
+
+    With TAU_TARGET=kubeconfig: the cluster in KUBECONFIG instead (the `shared` tests).
+    """
+    kubeconfig = _given()
+    if kubeconfig:
+        given = cluster.GivenCluster(kubeconfig)
+        yield given
+        given.stop()
+        return
     require()
     yield from running(cluster.ControlPlane(), "the local control plane")
 
 
+class RealStatus:
+    """On a given cluster, CNPG's instance manager and the kubelet write the status: nothing to stand in for."""
+
+    reports: tuple = ()
+
+    def cluster_healthy(self, namespace: str, name: str) -> None:
+        """Written by CNPG."""
+
+    def database_applied(self, namespace: str, name: str) -> None:
+        """Written by CNPG's instance manager."""
+
+    def database_role_applied(self, namespace: str, name: str) -> None:
+        """Written by CNPG's instance manager."""
+
+    def backup_completed(self, namespace: str, name: str, status: dict) -> None:
+        """Written by CNPG."""
+
+    def deployment_available(self, namespace: str, name: str) -> None:
+        """Written by the Deployment controller."""
+
+
 @pytest.fixture(scope="session")
-def standin(plane: cluster.ControlPlane) -> CNPGStatusStandIn:
-    """The kubelet / instance manager stand-in."""
-    return CNPGStatusStandIn(plane)
+def standin(plane: cluster.ControlPlane) -> CNPGStatusStandIn | RealStatus:
+    """The kubelet / instance manager stand-in (on a given cluster, the real ones)."""
+    return RealStatus() if isinstance(plane, cluster.GivenCluster) else CNPGStatusStandIn(plane)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

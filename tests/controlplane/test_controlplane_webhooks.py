@@ -108,6 +108,7 @@ CREATION = [
 ]  # fmt: skip
 
 
+@pytest.mark.shared  # server-side dry runs only: also against a given cluster (TAU_TARGET=kubeconfig)
 @pytest.mark.parametrize(
     ("change", "mutate", "function_says", "cnpg_says"), [c[1:] for c in CREATION], ids=[c[0] for c in CREATION]
 )

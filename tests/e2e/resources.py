@@ -129,11 +129,12 @@ def compositions(public_key: str | None = None) -> list[dict]:
     return out
 
 
-def operator(*, snapshot_class: bool) -> dict:
-    """examples/cnpgoperator: the plugin on (objectStore backups need it); the class only where its CRD exists."""
+def operator(*, snapshot_class: bool, longhorn: bool) -> dict:
+    """examples/cnpgoperator: the plugin on (objectStore backups need it); the class only where its CRD exists,
+    Longhorn's snapshot clean-up settings only where Longhorn is."""
     (doc,) = documents(EXAMPLES / "cnpgoperator" / "claim.yaml")
     doc["spec"]["barmanCloudPlugin"] = {"enabled": True}
-    doc["spec"]["volumeSnapshotClass"] = {"create": snapshot_class}
+    doc["spec"]["volumeSnapshotClass"] = {"create": snapshot_class, "localSnapshotCleanup": longhorn}
     return doc
 
 

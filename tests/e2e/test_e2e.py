@@ -102,7 +102,9 @@ def test_install_the_apis(kubectl: Kubectl):
 
 def test_the_operator_becomes_ready(kubectl: Kubectl):
     snapshot_class = kubectl.has_crd(SNAPSHOT_CLASS_CRD)
-    kubectl.apply([r.operator(snapshot_class=snapshot_class)])
+    # Longhorn's snapshot clean-up settings only where Longhorn runs (kind has none).
+    longhorn = kubectl.has_crd("settings.longhorn.io")
+    kubectl.apply([r.operator(snapshot_class=snapshot_class, longhorn=longhorn)])
     xr = kubectl.wait_condition(f"cnpgoperator.{definitions.GROUP}", OPERATOR, "Ready", timeout=TIMEOUT * 2)
     status = xr["status"]
     assert status["chartVersion"] == "0.29.0" and status["state"] == "deployed", status

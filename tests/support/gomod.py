@@ -2,7 +2,8 @@
 
 Some schemas the tests need are published inside Go modules: Crossplane 1.20's
 CRDs (github.com/crossplane/crossplane, cluster/crds) and the CSI snapshot CRDs
-(github.com/kubernetes-csi/external-snapshotter/client/v8, config/crd).
+(github.com/kubernetes-csi/external-snapshotter/client/v8, config/crd), and Longhorn's
+(github.com/longhorn/longhorn-manager: its Setting CRD and the code the settings run).
 `go mod download` fetches a module, byte for byte as tagged and checksummed by
 the Go checksum database, into the module cache; nothing is copied into the repo.
 """
@@ -13,13 +14,17 @@ import functools
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 
 import pytest
+import yaml
 
 CROSSPLANE_1_20 = "github.com/crossplane/crossplane@v1.20.11"
 SNAPSHOTTER = "github.com/kubernetes-csi/external-snapshotter/client/v8@v8.7.0"
+# The first Longhorn release with both snapshot clean-up settings CNPGOperator turns on (its CRDs in k8s/crds.yaml).
+LONGHORN = "github.com/longhorn/longhorn-manager@v1.9.0"
 
 
 @functools.cache
@@ -45,3 +50,14 @@ def module_file(module: str, path: str) -> pathlib.Path:
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+def longhorn_setting_crd() -> dict:
+    """Longhorn's Setting CRD (settings.longhorn.io) from longhorn-manager's k8s/crds.yaml.
+
+    That file is the Longhorn chart's template: its only Helm expressions are the labels line and a
+    conversion webhook's namespace (`{{ include ... }}`), removed here (they add nothing to a schema).
+    """
+    text = re.sub(r"\{\{-? [^}]*\}\}", "", module_file(LONGHORN, "k8s/crds.yaml").read_text())
+    (crd,) = [d for d in yaml.safe_load_all(text) if d and d["metadata"]["name"] == "settings.longhorn.io"]
+    return crd

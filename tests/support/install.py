@@ -73,7 +73,8 @@ def paths() -> list[Path]:
         "kind": "CNPGOperator",
         "metadata": {"name": "cnpg"},
         "spec": {"barmanCloudPlugin": {"enabled": True}, "volumeSnapshotClass": {"create": True},
-                 "monitoring": {"podMonitor": True, "grafanaDashboard": True}},
+                 "monitoring": {"podMonitor": True, "grafanaDashboard": True},
+                 "dumpStorageClass": {"create": True, "server": "nas.home.arpa"}},
     }  # fmt: skip
     out.append(Path("operator-everything", operator, (CERT_MANAGER_CRD,)))
     return out

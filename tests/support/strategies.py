@@ -337,14 +337,22 @@ operator_specs = st.fixed_dictionaries(
         ),
         "volumeSnapshotClass": st.fixed_dictionaries(
             {}, optional={"create": st.booleans(), "name": st.sampled_from(["longhorn-backup", "a.b"]),
-                          "deletionPolicy": st.sampled_from(["Delete", "Retain"])},
+                          "deletionPolicy": st.sampled_from(["Delete", "Retain"]),
+                          "localSnapshotCleanup": st.booleans(),
+                          "longhornNamespace": st.sampled_from(["longhorn-system", "storage"])},
+        ),
+        "dumpStorageClass": st.one_of(
+            st.fixed_dictionaries({"create": st.sampled_from([False])}),
+            st.fixed_dictionaries({"create": st.sampled_from([True]), "server": st.sampled_from(["nas.home.arpa", "10.0.0.2"])},
+                                  optional={"name": st.sampled_from(["tau-dumps", "nfs-dumps"]),
+                                            "share": st.sampled_from(["/mnt/backups/postgres", "/volume1/dumps"])}),
         ),
     },
 )  # fmt: skip
 """Valid CNPGOperator specs."""
 
 OPERATOR_FIELDS = ["namespace", "chartVersion", "replicas", "resources", "monitoring", "barmanCloudPlugin",
-                   "volumeSnapshotClass", "create", "enabled", "name"]  # fmt: skip
+                   "volumeSnapshotClass", "create", "enabled", "name", "dumpStorageClass", "server", "share"]  # fmt: skip
 operator_garbage = st.dictionaries(st.sampled_from(OPERATOR_FIELDS) | st.text(max_size=10), SMALL_JSON, max_size=6)
 """Anything at all shaped like a CNPGOperator spec."""
 
@@ -652,6 +660,9 @@ OPERATOR_BREAKS: list[Break] = [
     ("spec.namespace", setting("namespace", "Not_A_Namespace")),
     ("spec.volumeSnapshotClass.deletionPolicy", setting("volumeSnapshotClass.deletionPolicy", "Orphan")),
     ("spec.volumeSnapshotClass.name", setting("volumeSnapshotClass.name", "UPPER")),
+    ("spec.volumeSnapshotClass.longhornNamespace", setting("volumeSnapshotClass.longhornNamespace", "Longhorn")),
+    ("spec.volumeSnapshotClass.localSnapshotCleanup", setting("volumeSnapshotClass.localSnapshotCleanup", "maybe")),
+    ("spec.dumpStorageClass", setting("dumpStorageClass", {"create": True})),
     ("spec.barmanCloudPlugin.enabled", setting("barmanCloudPlugin.enabled", "maybe")),
     ("spec.resources.requests.cpu", setting("resources.requests.cpu", "lots")),
     ("spec.resources", setting("resources", {"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}})),
@@ -730,11 +741,16 @@ class Kind:
         if isinstance(parsed, PostgresInstanceSpec):  # the pooler is stateless: removing it removes it
             return frozenset({keys.POOLER}) if parsed.pooler is None else frozenset()
         if isinstance(parsed, CNPGOperatorSpec):
+            cleanup = parsed.volumeSnapshotClass.create and parsed.volumeSnapshotClass.localSnapshotCleanup
             return frozenset(
                 key
                 for key, gone in (
                     (keys.PLUGIN_RELEASE, not parsed.barmanCloudPlugin.enabled),
                     (keys.SNAPSHOT_CLASS, not parsed.volumeSnapshotClass.create),
+                    # Their Objects go, orphaning Longhorn's settings (left as they are).
+                    (keys.LONGHORN_CLEANUP_AFTER_BACKUP, not cleanup),
+                    (keys.LONGHORN_CLEANUP_WITH_BACKUP, not cleanup),
+                    (keys.DUMP_STORAGE_CLASS, not parsed.dumpStorageClass.create),
                 )
                 if gone
             )
