@@ -15,7 +15,7 @@ import yaml
 
 from function import render as local_render
 from function import simulate
-from tests.support import crossplane, golden, gomod, schemas
+from tests.support import crossplane, golden, schemas
 from tests.support import function as f
 from tests.support.examples import Example, all_examples
 from tests.support.paths import APIS, CRDS, GOLDEN, REPO
@@ -148,8 +148,6 @@ def test_validate_rendered_objects_and_their_manifests(example: Example, tmp_pat
     custom = [m for m in inner if m["apiVersion"] not in schemas.BUILTIN_GROUPS]
     path = crossplane.write_documents(tmp_path, "rendered.yaml", [*composed, *custom])
     # The CNPGOperator's VolumeSnapshotClass and Longhorn Settings, against their own CRDs too.
-    longhorn = crossplane.write_documents(tmp_path, "longhorn.yaml", [gomod.longhorn_setting_crd()])
-    snapshot = gomod.module_file(gomod.SNAPSHOTTER, "config/crd/snapshot.storage.k8s.io_volumesnapshotclasses.yaml")
-    code, output = crossplane.validate([*_validate_extensions(), longhorn, snapshot], [path])
+    code, output = crossplane.validate([*_validate_extensions(), *crossplane.operator_extension_crds(tmp_path)], [path])
     assert code == 0, output
     assert "0 failure cases" in output and "could not find CRD/XRD" not in output, output

@@ -63,19 +63,12 @@ class Schemas:
 
         Loaded when first needed, so that without Go only a test that composes a class is skipped.
         """
-        path = gomod.module_file(gomod.SNAPSHOTTER, "config/crd/snapshot.storage.k8s.io_volumesnapshotclasses.yaml")
-        (version,) = [v for v in yaml.safe_load(path.read_text())["spec"]["versions"] if v["name"] == "v1"]
-        schema = version["schema"]["openAPIV3Schema"]
-        schema = {**schema, "properties": {**schema["properties"], "metadata": {"type": "object"}}}
-        return jsonschema.Draft7Validator(schemas._strict(schema))
+        return schemas.crd_validator(yaml.safe_load(gomod.snapshot_class_crd_file().read_text()), "v1")
 
     @functools.cached_property
     def longhorn_setting(self) -> jsonschema.Draft7Validator:
         """Longhorn's Setting CRD (longhorn-manager v1.9.0, from the Go module cache), loaded when first needed."""
-        (version,) = [v for v in gomod.longhorn_setting_crd()["spec"]["versions"] if v["name"] == "v1beta2"]
-        schema = version["schema"]["openAPIV3Schema"]
-        schema = {**schema, "properties": {**schema["properties"], "metadata": {"type": "object"}}}
-        return jsonschema.Draft7Validator(schemas._strict(schema))
+        return schemas.crd_validator(gomod.longhorn_setting_crd(), "v1beta2")
 
     def validate(self, body: dict) -> None:
         """A composed resource, and the manifest inside an Object, against their upstream schemas."""

@@ -173,7 +173,7 @@ def test_resource_names_are_guessed_as_the_crds_name_them():
         for d in install.documents(p)
         if d.get("kind") == "CustomResourceDefinition"
     ]
-    crds.append(yaml.safe_load(gomod.module_file(gomod.SNAPSHOTTER, "config/crd/snapshot.storage.k8s.io_volumesnapshotclasses.yaml").read_text()))  # fmt: skip
+    crds.append(yaml.safe_load(gomod.snapshot_class_crd_file().read_text()))
     assert len(crds) > 20
     for crd in crds:
         assert rbac.guess_resource(crd["spec"]["names"]["kind"]) == crd["spec"]["names"]["plural"], crd["metadata"][

@@ -104,11 +104,6 @@ def test_the_snapshot_class_is_the_platforms_default_class():
 # The VolumeSnapshotClass against its real CRD (external-snapshotter), CEL rules included.
 
 
-def snapshot_class_crd() -> pathlib.Path:
-    """The VolumeSnapshotClass CRD of external-snapshotter v8.7.0 (from the Go module cache)."""
-    return gomod.module_file(gomod.SNAPSHOTTER, "config/crd/snapshot.storage.k8s.io_volumesnapshotclasses.yaml")
-
-
 def _snapshot_classes() -> list[dict]:
     classes = []
     for spec in ({"create": True}, {"create": True, "name": "nfs-backup", "deletionPolicy": "Retain"}):
@@ -118,21 +113,16 @@ def _snapshot_classes() -> list[dict]:
 
 
 def test_the_snapshot_class_validates_against_the_external_snapshotter_crd():
-    crd = yaml.safe_load(snapshot_class_crd().read_text())
-    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
-    schema = schemas._strict(
-        {**version["schema"]["openAPIV3Schema"], "properties": {
-            **version["schema"]["openAPIV3Schema"]["properties"], "metadata": {"type": "object"}}}
-    )  # fmt: skip
+    validator = schemas.crd_validator(yaml.safe_load(gomod.snapshot_class_crd_file().read_text()), "v1")
     for manifest in _snapshot_classes():
-        jsonschema.Draft7Validator(schema).validate(manifest)
+        validator.validate(manifest)
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.Draft7Validator(schema).validate({**manifest, "deletionPolicy": "Orphan"})
+        validator.validate({**manifest, "deletionPolicy": "Orphan"})
 
 
 @pytest.mark.crossplane_cli
 def test_the_snapshot_class_passes_crossplane_beta_validate(tmp_path):
-    crd = snapshot_class_crd()
+    crd = gomod.snapshot_class_crd_file()
     path = crossplane.write_documents(tmp_path, "classes.yaml", _snapshot_classes())
     code, output = crossplane.validate([crd], [path])
     assert code == 0, output
@@ -203,19 +193,16 @@ def test_a_setting_longhorn_refuses_says_what_to_do():
 
 
 def test_the_settings_validate_against_longhorns_crd():
-    crd = gomod.longhorn_setting_crd()
-    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta2"]
-    openapi = version["schema"]["openAPIV3Schema"]
-    schema = schemas._strict({**openapi, "properties": {**openapi["properties"], "metadata": {"type": "object"}}})
+    validator = schemas.crd_validator(gomod.longhorn_setting_crd(), "v1beta2")
     manifests = [
         b["spec"]["forProvider"]["manifest"]
         for b in _settings({"volumeSnapshotClass": {"longhornNamespace": "storage"}}).values()
     ]
     assert len(manifests) == 2
     for manifest in manifests:
-        jsonschema.Draft7Validator(schema).validate(manifest)
+        validator.validate(manifest)
     with pytest.raises(jsonschema.ValidationError):  # a YAML boolean is not Longhorn's string value
-        jsonschema.Draft7Validator(schema).validate({**manifest, "value": True})
+        validator.validate({**manifest, "value": True})
 
 
 @pytest.mark.crossplane_cli

@@ -428,15 +428,17 @@ def test_restore_refusals_say_why():
         assert message and f"{field}:" in message and says in message, (restore_spec, message)
 
 
-def test_point_in_time_recovery_from_the_object_store():
-    spec = {
-        "databaseName": "shop",
-        "backup": {"method": "objectStore"},
-        "restore": {"backupName": "nightly", "pointInTime": "2026-11-26T10:30:00Z"},
-    }
+def _object_store_restore(point_in_time: str | None) -> tuple[dict, dict]:
+    """A claim `shop-copy` restoring object store Backup `nightly` of `shop` (at `point_in_time`), and what it asks for."""
+    restore = {"backupName": "nightly", **({"pointInTime": point_in_time} if point_in_time else {})}
+    spec = {"databaseName": "shop", "backup": {"method": "objectStore"}, "restore": restore}
     xr = f.composite("PostgresDatabase", spec, name="shop-copy")
     backup = _backup("plugin", backupId="20261126T030002", stoppedAt="2026-11-26T03:04:10Z")
-    required = {keys.RESTORE_BACKUP: [backup], "postgres-object-store-admin-credentials": [S3_SECRET]}
+    return xr, {keys.RESTORE_BACKUP: [backup], "postgres-object-store-admin-credentials": [S3_SECRET]}
+
+
+def test_point_in_time_recovery_from_the_object_store():
+    xr, required = _object_store_restore("2026-11-26T10:30:00Z")
     rsp, _ = f.converge(xr, required=required, function_input=OBJECT_STORE_INPUT)
     spec = f.manifests(rsp)[keys.CLUSTER]["spec"]
     assert spec["bootstrap"]["recovery"]["source"] == "origin"
@@ -459,14 +461,7 @@ def test_a_point_in_time_in_the_future_waits_for_the_clock_and_a_restored_cluste
     """The archive ends at most now, and PostgreSQL 13+ stops a recovery whose target lies past the end of its
     WAL (FATAL "recovery ended before configured recovery target was reached", xlogrecovery.c): refused before
     the Cluster exists, accepted once the time has passed; once restored, the clock plays no part."""
-    spec = {
-        "databaseName": "shop",
-        "backup": {"method": "objectStore"},
-        "restore": {"backupName": "nightly", "pointInTime": "2026-11-26T10:30:00Z"},
-    }
-    xr = f.composite("PostgresDatabase", spec, name="shop-copy")
-    backup = _backup("plugin", backupId="20261126T030002", stoppedAt="2026-11-26T03:04:10Z")
-    required = {keys.RESTORE_BACKUP: [backup], "postgres-object-store-admin-credentials": [S3_SECRET]}
+    xr, required = _object_store_restore("2026-11-26T10:30:00Z")
     clock = {"now": datetime.datetime(2026, 11, 26, 10, 29, 59, tzinfo=datetime.UTC)}
     monkeypatch.setattr(timestamps, "now", lambda: clock["now"])
     observed = _observed(f.run(f.request(xr, required=required, function_input=OBJECT_STORE_INPUT)))
@@ -492,10 +487,7 @@ def test_an_object_store_restore_without_a_time_stops_at_the_backup():
     RecoveryTarget.BuildPostgresOptions; the plugin's restore config has only restore_command:
     plugin-barman-cloud internal/cnpgi/restore/restore.go getRestoreWalConfig), so PostgreSQL would replay the
     whole archive. targetImmediate stops as soon as the backup is consistent, as a snapshot restore does."""
-    spec = {"databaseName": "shop", "backup": {"method": "objectStore"}, "restore": {"backupName": "nightly"}}
-    xr = f.composite("PostgresDatabase", spec, name="shop-copy")
-    backup = _backup("plugin", backupId="20261126T030002", stoppedAt="2026-11-26T03:04:10Z")
-    required = {keys.RESTORE_BACKUP: [backup], "postgres-object-store-admin-credentials": [S3_SECRET]}
+    xr, required = _object_store_restore(None)
     rsp, _ = f.converge(xr, required=required, function_input=OBJECT_STORE_INPUT)
     assert f.manifests(rsp)[keys.CLUSTER]["spec"]["bootstrap"]["recovery"]["recoveryTarget"] == {
         "backupID": "20261126T030002",

@@ -78,10 +78,17 @@ class OperatorComposer(Composer):
             return f"state: {state}" + (f", {description}" if isinstance(description, str) and description else "")
         return None
 
-    def _awaiting(self, key: str, what: str) -> str:
-        """A waiting message for `key`, with the provider's reason when it gives one (built only when needed)."""
-        problem = self._problem(key)
-        return what + (f" ({problem})" if problem else "")
+    def _emit_awaited(self, key: str, body: dict, readiness: objects.Readiness | None, what: str) -> bool:
+        """Emit `key`; until it is ready, the composite waits for `what`.
+
+        The provider's reason is added when it gives one; the message is built only when needed.
+        """
+
+        def waiting() -> str:
+            problem = self._problem(key)
+            return what + (f" ({problem})" if problem else "")
+
+        return self.emit(key, body, readiness, waiting=waiting)
 
     def _operator(self) -> bool:
         spec = self.plan.spec
@@ -90,7 +97,7 @@ class OperatorComposer(Composer):
             self.plan.operator_release, OPERATOR_CHART, spec.chartVersion, spec.namespace, values
         )
         what = f"the {OPERATOR_CHART} chart {spec.chartVersion} to be deployed in {spec.namespace}"
-        return self.emit(OPERATOR_RELEASE, body, None, waiting=lambda: self._awaiting(OPERATOR_RELEASE, what))
+        return self._emit_awaited(OPERATOR_RELEASE, body, None, what)
 
     def _plugin(self, *, operator_ready: bool) -> None:
         spec = self.plan.spec
@@ -103,7 +110,7 @@ class OperatorComposer(Composer):
             self.plan.plugin_release, PLUGIN_CHART, plugin.chartVersion, spec.namespace, {}
         )
         what = f"the {PLUGIN_CHART} chart {plugin.chartVersion} to be deployed in {spec.namespace}"
-        self.emit(PLUGIN_RELEASE, body, None, waiting=lambda: self._awaiting(PLUGIN_RELEASE, what))
+        self._emit_awaited(PLUGIN_RELEASE, body, None, what)
 
     def _plugin_may_install(self, *, operator_ready: bool) -> bool:
         """Before its first install the plugin waits for the operator and for cert-manager."""
@@ -133,12 +140,7 @@ class OperatorComposer(Composer):
             f"{manifests.SNAPSHOT_API_VERSION}; installed after the operator started, restart the operator too: "
             f"kubectl rollout restart deployment -n {self.plan.spec.namespace} {self.plan.operator_release})"
         )
-        self.emit(
-            SNAPSHOT_CLASS,
-            manifests.snapshot_class_manifest(self.plan.spec),
-            objects.CREATED,
-            waiting=lambda: self._awaiting(SNAPSHOT_CLASS, what),
-        )
+        self._emit_awaited(SNAPSHOT_CLASS, manifests.snapshot_class_manifest(self.plan.spec), objects.CREATED, what)
 
     def _longhorn_settings(self) -> None:
         """Longhorn's two snapshot clean-up settings, "true", so snapshot backups leave no local snapshots.
@@ -176,9 +178,5 @@ class OperatorComposer(Composer):
         what = (
             f"StorageClass {dsc.name} to be created (it needs csi-driver-nfs, provisioner {manifests.NFS_PROVISIONER})"
         )
-        self.emit(
-            DUMP_STORAGE_CLASS,
-            manifests.dump_storage_class_manifest(self.plan.spec),
-            objects.CREATED,
-            waiting=lambda: self._awaiting(DUMP_STORAGE_CLASS, what),
-        )
+        manifest = manifests.dump_storage_class_manifest(self.plan.spec)
+        self._emit_awaited(DUMP_STORAGE_CLASS, manifest, objects.CREATED, what)

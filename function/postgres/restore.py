@@ -13,6 +13,7 @@ own namespace.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 
 from function import labels as lookup_labels
 from function import names, quantity, timestamps
@@ -161,7 +162,7 @@ def _from_snapshot(plan: DatabasePlan, restore: RestorePlan, backup: dict, field
     return Bootstrap(bootstrap={"recovery": recovery})
 
 
-def _check_not_in_the_future(restore: RestorePlan, field: str) -> None:
+def _check_not_in_the_future(wanted: datetime.datetime | None, restore: RestorePlan, field: str) -> None:
     """Refuse a pointInTime the WAL archive cannot have reached yet (it ends at most now).
 
     PostgreSQL 13 and later stop a recovery whose target lies past the end of the WAL it could
@@ -170,7 +171,6 @@ def _check_not_in_the_future(restore: RestorePlan, field: str) -> None:
     before the Cluster exists (a restore's bootstrap is never recomputed afterwards), so the claim
     needs no clock once it is restored; a time that has passed by the next reconcile is accepted.
     """
-    wanted = timestamps.parse(restore.point_in_time)
     current = timestamps.now()
     if wanted is not None and wanted.tzinfo is not None and wanted > current:
         raise SpecError.one(
@@ -224,7 +224,7 @@ def _from_object_store(plan: DatabasePlan, restore: RestorePlan, backup: dict, f
                 f"{show(restore.point_in_time)} is before Backup {show(restore.backup_name)} finished "
                 f"({dig(backup, 'status', 'stoppedAt')}); choose a later time or an earlier backup",
             )
-        _check_not_in_the_future(restore, field)
+        _check_not_in_the_future(wanted, restore, field)
         target["targetTime"] = restore.point_in_time
     recovery: dict = {"source": RECOVERY_SOURCE, **manifests.recovery_owner(plan), "recoveryTarget": target}
     external = [

@@ -25,6 +25,7 @@ import yaml
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
+from tests.support import gomod
 from tests.support.paths import CROSSPLANE_CLI, CROSSPLANE_CLI_120, REPO
 
 FUNCTION_NAME = "function-tau"
@@ -187,3 +188,9 @@ def validate(extensions: Iterable[pathlib.Path | str], resources: Iterable[pathl
 def write_documents(directory: pathlib.Path, name: str, docs: Iterable[dict]) -> pathlib.Path:
     """Write YAML documents to a file (for validate)."""
     return _write(directory, name, docs)
+
+
+def operator_extension_crds(directory: pathlib.Path) -> list[pathlib.Path]:
+    """The CRDs of the CNPGOperator's VolumeSnapshotClass and Longhorn Settings, for `validate` (Go module cache)."""
+    longhorn = write_documents(directory, "longhorn-settings-crd.yaml", [gomod.longhorn_setting_crd()])
+    return [longhorn, gomod.snapshot_class_crd_file()]

@@ -61,3 +61,8 @@ def longhorn_setting_crd() -> dict:
     text = re.sub(r"\{\{-? [^}]*\}\}", "", module_file(LONGHORN, "k8s/crds.yaml").read_text())
     (crd,) = [d for d in yaml.safe_load_all(text) if d and d["metadata"]["name"] == "settings.longhorn.io"]
     return crd
+
+
+def snapshot_class_crd_file() -> pathlib.Path:
+    """external-snapshotter v8.7.0's VolumeSnapshotClass CRD (not among the pinned CRDs of tests/support/upstream.py)."""
+    return module_file(SNAPSHOTTER, "config/crd/snapshot.storage.k8s.io_volumesnapshotclasses.yaml")

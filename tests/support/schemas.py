@@ -128,6 +128,15 @@ def _builtin_validator(api_version: str, kind: str) -> jsonschema.Draft202012Val
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
+def crd_validator(crd: dict, version: str) -> jsonschema.Draft7Validator:
+    """A strict validator of one version of a CRD not among the pinned ones (metadata: any object)."""
+    (served,) = [v for v in crd["spec"]["versions"] if v["name"] == version]
+    schema = served["schema"]["openAPIV3Schema"]
+    return jsonschema.Draft7Validator(
+        _strict({**schema, "properties": {**schema["properties"], "metadata": {"type": "object"}}})
+    )
+
+
 def has_schema(manifest: dict) -> bool:
     """Whether a schema is known for this manifest's kind."""
     key = (manifest.get("apiVersion"), manifest.get("kind"))
